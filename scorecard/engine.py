@@ -1,0 +1,142 @@
+"""The metric engine: input tables → SQL models in DuckDB → the metrics document of SPEC §5.
+
+One call, `compute`, does the whole run in a private in-memory DuckDB database: load the source,
+stage and check it, resolve the period against the data, run the remaining models, read the marts.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from . import metrics, validation
+from .errors import DataError, UsageError
+from .models import INPUT_TABLES, ModelRunner
+from .periods import Period, parse_period
+from .settings import Settings
+from .source import Source, load_source
+
+
+@dataclass
+class Result:
+    document: dict
+    period: Period
+    data_through: date
+    source: Source
+    settings: Settings
+    quality: validation.DataQuality
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def connect(temp_dir: str | os.PathLike | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A private in-memory database; spills go to an absolute temp folder (cron has no sensible cwd)."""
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
+    spill = Path(temp_dir or tempfile.gettempdir()) / f"scorecard-duckdb-{os.getpid()}"
+    con.execute("set temp_directory = ?", [str(spill)])
+    con.execute("set TimeZone = 'UTC'")
+    if threads:
+        con.execute(f"set threads = {int(threads)}")
+    return con
+
+
+def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date) -> None:
+    known_zone = con.execute("select count(*) from pg_timezone_names() where name = ?", [settings.time_zone]).fetchone()[0]
+    if not known_zone:
+        raise UsageError(f"unknown time zone {settings.time_zone!r}; use an IANA name like 'Europe/Berlin' or 'UTC'")
+    core_threshold, top_threshold = settings.tier_thresholds or (None, None)
+    con.execute(
+        """
+        create table run_settings (
+            window_days integer, change_threshold decimal(9, 6), core_quantile decimal(9, 6),
+            top_quantile decimal(9, 6), core_threshold decimal(18, 2), top_threshold decimal(18, 2),
+            top_n integer, as_of date, time_zone varchar, gross_margin decimal(9, 6)
+        )
+        """
+    )
+    con.execute(
+        "insert into run_settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            settings.window_days,
+            settings.change_threshold,
+            settings.tier_quantiles[0],
+            settings.tier_quantiles[1],
+            core_threshold,
+            top_threshold,
+            settings.top_n,
+            as_of,
+            settings.time_zone,
+            settings.gross_margin,
+        ],
+    )
+
+
+def _create_run_periods(con: duckdb.DuckDBPyConnection, periods: list[Period]) -> None:
+    con.execute("create table run_periods (period_index integer, label varchar, start_date date, end_date date)")
+    con.executemany(
+        "insert into run_periods values (?, ?, ?, ?)",
+        [(index, period.label, period.start, period.end) for index, period in enumerate(periods, start=1)],
+    )
+
+
+def prepare(
+    con: duckdb.DuckDBPyConnection, source: Source, settings: Settings, as_of: date
+) -> tuple[ModelRunner, validation.DataQuality]:
+    """Load, stage and check the source: everything that does not depend on the period."""
+    load_source(con, source, settings.segment_by)
+    _create_run_settings(con, settings, as_of)
+    runner = ModelRunner(con)
+    runner.run(available=set(INPUT_TABLES - {"run_periods"}))
+    validation.check_structure(con, source)
+    quality = validation.summarise(con, source)
+    return runner, quality
+
+
+def compute(
+    source: Source,
+    period_text: str,
+    settings: Settings,
+    *,
+    as_of: date | None = None,
+    today: date | None = None,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> Result:
+    """Run the whole metric engine and return the metrics document with what produced it."""
+    today = today or date.today()
+    as_of = as_of or today
+    con = con or connect()
+    timings = {}
+    started = time.perf_counter()
+    runner, quality = prepare(con, source, settings, as_of)
+    validation.check_tolerance(quality, source, settings.max_excluded)
+    timings["load_and_check"] = time.perf_counter() - started
+
+    data_through = con.execute("select max(order_date) from int_orders").fetchone()[0]
+    if data_through is None:
+        raise DataError(f"{source.tables['orders'].location}: no usable orders (all are cancelled or excluded); check the orders table")
+    period = parse_period(
+        period_text, fiscal_year_start=settings.fiscal_year_start, data_through=data_through, today=as_of
+    )
+    if settings.window_days < period.days:
+        raise UsageError(
+            f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.days} days); "
+            f"use a window of at least {period.days} days"
+        )
+    if period.start > data_through:
+        raise DataError(
+            f"period {period.label} starts on {period.start}, after the last order in the data ({data_through}); "
+            "choose an earlier period or load newer data"
+        )
+
+    started = time.perf_counter()
+    _create_run_periods(con, period.trend(settings.trend_periods))
+    runner.run(available=set(INPUT_TABLES))
+    timings["models"] = time.perf_counter() - started
+
+    document = metrics.build_document(con, period=period, data_through=data_through, settings=settings, quality=quality, source=source)
+    return Result(document, period, data_through, source, settings, quality, timings | {"model_" + k: v for k, v in runner.timings.items()})

@@ -1,0 +1,38 @@
+"""The one error hierarchy of the tool. The CLI maps each to a one-line message and an exit code."""
+
+
+class ScorecardError(Exception):
+    """A problem the user can fix; the message says what and how. Exit code 1."""
+
+    exit_code = 1
+
+
+class UsageError(ScorecardError):
+    """A bad option or argument (unknown period form, invalid setting). Exit code 2."""
+
+    exit_code = 2
+
+
+class DataError(ScorecardError):
+    """The input data cannot produce a trustworthy scorecard. Exit code 1.
+
+    `problems` holds one line per problem (file, column, rows, what to do).
+    """
+
+    def __init__(self, problems: list[str] | str):
+        if isinstance(problems, str):
+            problems = [problems]
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class StaleDataError(ScorecardError):
+    """The newest order is older than --require-fresh allows. Exit code 3."""
+
+    exit_code = 3
+
+
+class LockedError(ScorecardError):
+    """Another build holds the output folder. Exit code 4."""
+
+    exit_code = 4

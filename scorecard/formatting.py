@@ -1,0 +1,93 @@
+"""Numbers for people: 1,234; €1.2M; +4.5 %; and the terminal summary table of `scorecard metrics`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "SEK": "SEK ", "NOK": "NOK "}
+
+
+def symbol(currency: str) -> str:
+    return CURRENCY_SYMBOLS.get(currency.upper(), currency.upper() + " ")
+
+
+def count(value: int, signed: bool = False) -> str:
+    text = f"{abs(value):,}"
+    if signed:
+        return ("+" if value > 0 else "−" if value < 0 else "±") + text
+    return ("−" if value < 0 else "") + text
+
+
+def money(value: Decimal | float | None, currency: str = "EUR", signed: bool = False, exact: bool = False) -> str:
+    """€1.2M, €45.3K, €812 — or €1,234.50 with exact=True. Negative values use a real minus sign."""
+    if value is None:
+        return "–"
+    value = Decimal(value)
+    sign = "+" if signed and value > 0 else "−" if value < 0 else "±" if signed else ""
+    magnitude = abs(value)
+    if exact:
+        body = f"{magnitude:,.2f}"
+    elif magnitude >= 1_000_000_000:
+        body = f"{magnitude / 1_000_000_000:,.1f}B"
+    elif magnitude >= 1_000_000:
+        body = f"{magnitude / 1_000_000:,.1f}M"
+    elif magnitude >= 10_000:
+        body = f"{magnitude / 1_000:,.0f}K"
+    elif magnitude >= 1_000:
+        body = f"{magnitude / 1_000:,.1f}K"
+    else:
+        body = f"{magnitude:,.0f}"
+    return f"{sign}{symbol(currency)}{body}"
+
+
+def percent(value: float | None, signed: bool = False, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    number = value * 100
+    sign = "+" if signed and number > 0 else "−" if number < 0 else ""
+    return f"{sign}{abs(number):.{digits}f} %"
+
+
+def ratio(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}×"
+
+
+def summary_table(document: dict) -> str:
+    """The terminal face of `scorecard metrics`: gained versus lost per scorecard."""
+    period = document["period"]
+    currency = document["settings"]["currency"]
+    partial = f", partial through {document['data_through']}" if period["partial"] else ""
+    lines = [
+        f"{period['label']} ({period['start']} to {period['end']}, end exclusive{partial}); "
+        f"data through {document['data_through']}"
+        + ("  [SAMPLE DATA]" if document.get("sample_data") else ""),
+        "",
+    ]
+    header = ("Scorecard", "Start", "Gained", "Lost", "Net", "End", "Value gained", "Value lost", "Net value", "NRR")
+    rows = []
+    for card in document["scorecards"]:
+        customers, value = card["customers"], card["value"]
+        rows.append(
+            (
+                card["segment"] or "Company",
+                count(customers["start"]),
+                count(customers["gained"], signed=True),
+                count(-customers["lost"], signed=True),
+                count(customers["net"], signed=True),
+                count(customers["end"]),
+                money(value["new"] + value["reactivated"], currency, signed=True),
+                money(-value["lost"], currency, signed=True),
+                money(value["end"] - value["start"], currency, signed=True),
+                percent(card["rates"]["nrr"]),
+            )
+        )
+    widths = [max(len(str(row[i])) for row in rows + [header]) for i in range(len(header))]
+    for index, row in enumerate([header] + rows):
+        cells = [str(cell).ljust(widths[0]) if i == 0 else str(cell).rjust(widths[i]) for i, cell in enumerate(row)]
+        lines.append("  ".join(cells))
+        if index == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    excluded = sum(item["rows"] for item in document["data_quality"]["excluded"])
+    if excluded:
+        lines += ["", f"{excluded:,} input rows were excluded; see data_quality in --format json."]
+    return "\n".join(lines)

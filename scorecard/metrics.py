@@ -1,0 +1,231 @@
+"""The metrics document (SPEC §5): read from the mart tables, written as JSON and CSV.
+
+Money is Decimal throughout and is written as a JSON number with exactly two decimals.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections import defaultdict
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+import duckdb
+
+SCHEMA_VERSION = 1
+CENT = Decimal("0.01")
+
+CUSTOMER_KEYS = (
+    "start", "new", "reactivated", "lost", "lost_lapsed", "lost_closed", "end", "retained",
+    "grew", "stable", "declined", "ordering_less_often", "in_and_out", "gained", "net",
+)  # fmt: skip
+VALUE_KEYS = ("start", "new", "reactivated", "expansion", "contraction", "lost", "end")
+RATE_KEYS = ("logo_retention", "logo_churn", "grr", "nrr", "gain_loss_ratio")
+ENGAGEMENT_VALUE_KEYS = ("grew", "stable", "declined", "ordering_less_often")
+
+
+def money(value) -> Decimal:
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def _rate(value) -> float | None:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return float(value)
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+    cursor = con.execute(sql)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _by_scorecard(rows: list[dict]) -> dict[str, list[dict]]:
+    grouped = defaultdict(list)
+    for row in rows:
+        grouped[row["scorecard"]].append(row)
+    return grouped
+
+
+def build_document(con, *, period, data_through: date, settings, quality, source) -> dict:
+    scorecard_rows = _rows(con, "select * from mart_scorecards order by scope, segment")
+    migration = _by_scorecard(_rows(con, "select * from mart_migration order by scorecard, from_order, to_order"))
+    within = _by_scorecard(_rows(con, "select * from mart_tier_movement order by scorecard, tier_order"))
+    top_lost = _by_scorecard(_rows(con, "select * from mart_top_lost order by scorecard, rank"))
+    decliners = _by_scorecard(_rows(con, "select * from mart_top_decliners order by scorecard, rank"))
+    highlights = _by_scorecard(_rows(con, "select * from mart_referral_highlights order by scorecard, rank"))
+    trend = _by_scorecard(_rows(con, "select * from mart_trend order by scorecard, period_index"))
+
+    scorecards = []
+    for row in scorecard_rows:
+        key = row["scorecard"]
+        scorecards.append(
+            {
+                "scope": row["scope"],
+                "segment": row["segment"],
+                "customers": {name: int(row[f"customers_{name}"]) for name in CUSTOMER_KEYS},
+                "value": {name: money(row[f"value_{name}"]) for name in VALUE_KEYS},
+                "rates": {name: _rate(row[name]) for name in RATE_KEYS},
+                "engagement_value": {name: money(row[f"value_{name}"]) for name in ENGAGEMENT_VALUE_KEYS},
+                "tiers": {
+                    "core": money(row["core_threshold"]) if row["core_threshold"] is not None else None,
+                    "top": money(row["top_threshold"]) if row["top_threshold"] is not None else None,
+                },
+                "migration": [
+                    {"from": cell["from_state"], "to": cell["to_state"], "customers": int(cell["customers"]), "value": money(cell["value"])}
+                    for cell in migration[key]
+                ],
+                "within_tier": [
+                    {"tier": t["tier"], "grew": int(t["grew"]), "stable": int(t["stable"]), "declined": int(t["declined"]), "change": money(t["value_change"])}
+                    for t in within[key]
+                ],
+                "referrals": {
+                    "made": int(row["referrals_made"]),
+                    "referrers": int(row["referrers"]),
+                    "referred_new_customers": int(row["referred_new_customers"]),
+                    "referred_new_value": money(row["referred_new_value"]),
+                    "highlights": [
+                        {
+                            "referral_id": h["referral_id"],
+                            "referrer_id": h["referrer_id"],
+                            "referrer_name": h["referrer_name"],
+                            "referred_customer_id": h["referred_customer_id"],
+                            "referred_name": h["referred_name"],
+                            "referred_at": h["referred_at"].isoformat(),
+                            "value": money(h["value"]) if h["value"] is not None else None,
+                            "note": h["note"],
+                        }
+                        for h in highlights[key]
+                    ],
+                },
+                "top_lost": [
+                    {"customer_id": r["customer_id"], "name": r["name"], "value": money(r["value"]), "closed": r["status"] == "lost_closed"}
+                    for r in top_lost[key]
+                ],
+                "top_decliners": [
+                    {"customer_id": r["customer_id"], "name": r["name"], "change": money(r["change"]),
+                     "value_start": money(r["run_rate_start"]), "value_end": money(r["run_rate_end"])}
+                    for r in decliners[key]
+                ],  # fmt: skip
+                "trend": [
+                    {
+                        "period": t["period"],
+                        "period_start": t["start_date"].isoformat(),
+                        "period_end": t["end_date"].isoformat(),
+                        "start": int(t["customers_start"]),
+                        "new": int(t["customers_new"]),
+                        "reactivated": int(t["customers_reactivated"]),
+                        "lost": int(t["customers_lost"]),
+                        "end": int(t["customers_end"]),
+                        "value_start": money(t["value_start"]),
+                        "value_new": money(t["value_new"]),
+                        "value_reactivated": money(t["value_reactivated"]),
+                        "value_expansion": money(t["value_expansion"]),
+                        "value_contraction": money(t["value_contraction"]),
+                        "value_lost": money(t["value_lost"]),
+                        "value_end": money(t["value_end"]),
+                    }
+                    for t in trend[key]
+                ],
+            }
+        )
+    # Company first, then segments by name (the query orders scope 'company' before 'segment').
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "period": {
+            "label": period.label,
+            "kind": period.kind,
+            "start": period.start.isoformat(),
+            "end": period.end.isoformat(),
+            "partial": period.is_partial(data_through),
+        },
+        "data_through": data_through.isoformat(),
+        "source": source.description,
+        "sample_data": source.is_sample,
+        "settings": settings.as_json(),
+        "scorecards": scorecards,
+        "data_quality": quality_document(quality, data_through),
+    }
+
+
+def quality_document(quality, data_through: date) -> dict:
+    return {
+        "data_through": data_through.isoformat(),
+        "rows_read": dict(quality.rows_read),
+        "excluded": [
+            {"table": e.table, "reason": e.reason, "rows": e.rows, "amount": money(e.amount) if e.amount is not None else None}
+            for e in quality.exclusions
+            if e.kind == "excluded"
+        ],
+        "ignored": [
+            {"table": e.table, "reason": e.reason, "rows": e.rows, "amount": money(e.amount) if e.amount is not None else None}
+            for e in quality.exclusions
+            if e.kind == "ignored"
+        ],
+    }
+
+
+# --- serialisation ---------------------------------------------------------------------------------
+
+
+def _encode(value, indent: int, level: int) -> str:
+    pad = "\n" + " " * (indent * (level + 1)) if indent else ""
+    end = "\n" + " " * (indent * level) if indent else ""
+    sep = ": " if indent else ":"
+    if isinstance(value, Decimal):
+        return f"{value:.2f}"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [f"{pad}{json.dumps(str(k))}{sep}{_encode(v, indent, level + 1)}" for k, v in value.items()]
+        return "{" + ",".join(items) + end + "}"
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return "[]"
+        items = [f"{pad}{_encode(v, indent, level + 1)}" for v in value]
+        return "[" + ",".join(items) + end + "]"
+    if isinstance(value, date):
+        return json.dumps(value.isoformat())
+    return json.dumps(value, ensure_ascii=False)
+
+
+def to_json(document: dict, indent: int = 2) -> str:
+    """JSON with money as numbers carrying exactly two decimals (1234.50, not 1234.5)."""
+    return _encode(document, indent, 0) + "\n"
+
+
+def flatten(scorecard: dict) -> list[tuple[str, object]]:
+    """One (metric, value) pair per scalar figure of a scorecard, for the CSV export."""
+    pairs: list[tuple[str, object]] = []
+    for group in ("customers", "value", "rates", "engagement_value", "tiers"):
+        pairs += [(f"{group}.{name}", value) for name, value in scorecard[group].items()]
+    for cell in scorecard["migration"]:
+        pairs.append((f"migration.{cell['from']}.{cell['to']}.customers", cell["customers"]))
+        pairs.append((f"migration.{cell['from']}.{cell['to']}.value", cell["value"]))
+    pairs += [(f"referrals.{name}", value) for name, value in scorecard["referrals"].items() if name != "highlights"]
+    if scorecard.get("profitability"):
+        pairs += [
+            (f"profitability.{name}", value)
+            for name, value in scorecard["profitability"].items()
+            if not isinstance(value, (list, dict))
+        ]
+    return pairs
+
+
+def to_csv(document: dict) -> str:
+    """One row per scorecard × metric: period, scope, segment, metric, value."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["period", "scope", "segment", "metric", "value"])
+    label = document["period"]["label"]
+    for scorecard in document["scorecards"]:
+        for metric, value in flatten(scorecard):
+            if isinstance(value, Decimal):
+                value = f"{value:.2f}"
+            elif value is None:
+                value = ""
+            writer.writerow([label, scorecard["scope"], scorecard["segment"] or "", metric, value])
+    return buffer.getvalue()

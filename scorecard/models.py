@@ -1,0 +1,85 @@
+"""The SQL model runner: every `sql/<name>.sql` file becomes table `<name>`.
+
+The run order is derived from the files themselves: a model depends on every other model (or input
+table) whose name appears in its SQL. Macros in `sql/macros/` are created first. Parameters never reach
+SQL as text: the caller provides them as the tables `run_settings` and `run_periods`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from graphlib import TopologicalSorter
+from pathlib import Path
+
+import duckdb
+
+from .resources import resource_path
+
+_COMMENT = re.compile(r"--[^\n]*")
+_WORD = re.compile(r"[a-z_][a-z0-9_]*")
+
+# Tables the caller creates before running models.
+INPUT_TABLES = frozenset(
+    {"raw_customers", "raw_orders", "raw_referrals", "raw_costs", "run_settings", "run_periods"}
+)
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    sql: str
+    depends_on: frozenset[str]
+    materialized: str  # "table" or "view"
+
+
+def _strip_comments(sql: str) -> str:
+    return _COMMENT.sub("", sql)
+
+
+def discover(folder: Path, inputs: frozenset[str] = INPUT_TABLES) -> dict[str, Model]:
+    texts = {path.stem: path.read_text() for path in sorted(folder.glob("*.sql"))}
+    known = set(texts) | inputs
+    models = {}
+    for name, text in texts.items():
+        words = set(_WORD.findall(_strip_comments(text).lower()))
+        materialized = "view" if re.search(r"^--\s*materialized:\s*view\b", text, re.MULTILINE) else "table"
+        models[name] = Model(name, text, frozenset((words & known) - {name}), materialized)
+    return models
+
+
+def run_order(models: dict[str, Model]) -> list[str]:
+    graph = {name: model.depends_on & set(models) for name, model in models.items()}
+    return list(TopologicalSorter(graph).static_order())
+
+
+class ModelRunner:
+    """Runs models in dependency order, as far as the tables present allow."""
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, folder: Path | None = None, inputs: frozenset[str] = INPUT_TABLES
+    ):
+        self.con = con
+        folder = folder or resource_path("sql")
+        self.models = discover(folder, inputs)
+        self.order = run_order(self.models)
+        self.done: set[str] = set()
+        self.timings: dict[str, float] = {}
+        for path in sorted((folder / "macros").glob("*.sql")):
+            con.execute(path.read_text())
+
+    def run(self, available: set[str]) -> list[str]:
+        """Run every model not yet run whose inputs all exist; return the names run."""
+        ran = []
+        for name in self.order:
+            model = self.models[name]
+            if name in self.done or not model.depends_on <= (available | self.done):
+                continue
+            started = time.perf_counter()
+            body = _strip_comments(model.sql).strip().rstrip(";")
+            self.con.execute(f"create or replace {model.materialized} {name} as {body}")
+            self.timings[name] = time.perf_counter() - started
+            self.done.add(name)
+            ran.append(name)
+        return ran

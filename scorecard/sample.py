@@ -1,0 +1,91 @@
+"""The sample data generator: realistic customers, orders, referrals and costs, made inside DuckDB.
+
+Everything random comes from hashes of (seed, key, salt) — see sql/sample/macros/random.sql — so a seed
+always gives the same bytes, at any size and thread count.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from .engine import connect
+from .errors import UsageError
+from .models import ModelRunner
+from .resources import resource_path
+
+DEFAULT_CUSTOMERS = 4000
+DEFAULT_SEED = 7
+DEFAULT_START = date(2022, 1, 1)
+DEFAULT_END = date(2025, 12, 31)
+FORMATS = ("csv", "parquet")
+
+# output table → (generator model, columns written, sort order)
+OUTPUTS = {
+    "customers": ("sample_customers", "customer_id, name, segment, signup_date as created_at, closed_at", "customer_id"),
+    "orders": ("sample_orders", "order_id, customer_id, order_date, amount, status", "order_id"),
+    "referrals": ("sample_referrals", "referral_id, referrer_id, referred_customer_id, referred_at, note", "referral_id"),
+    "costs": ("sample_costs", "customer_id, cost_date, amount, kind", "customer_id, cost_date, kind, amount"),
+}
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def generate(
+    out: Path,
+    *,
+    customers: int = DEFAULT_CUSTOMERS,
+    seed: int = DEFAULT_SEED,
+    segments: int = 5,
+    start: date = DEFAULT_START,
+    end: date = DEFAULT_END,
+    file_format: str = "csv",
+    costs: bool = True,
+) -> dict[str, int]:
+    """Write customers, orders, referrals (and costs) into `out`; return the row count of each."""
+    if customers < 10:
+        raise UsageError("--customers must be at least 10")
+    if not 1 <= segments <= 12:
+        raise UsageError("--segments must be between 1 and 12")
+    if file_format not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    if (end - start).days < 365:
+        raise UsageError("the sample needs at least a year between start and end")
+    out.mkdir(parents=True, exist_ok=True)
+    con = connect()
+    con.execute(
+        "create table sample_settings as select ?::bigint as seed, ?::bigint as customers, ?::integer as segments, "
+        "?::date as start_date, ?::date as end_date",
+        [seed, customers, segments, start, end],
+    )
+    runner = ModelRunner(con, resource_path("sql") / "sample", inputs=frozenset({"sample_settings"}))
+    runner.run(available={"sample_settings"})
+    counts = {}
+    # Write into a private folder first so a failed run never leaves half a sample behind.
+    staging = Path(tempfile.mkdtemp(prefix=".sample-", dir=out))
+    try:
+        for table, (model, columns, order) in OUTPUTS.items():
+            if table == "costs" and not costs:
+                continue
+            target = staging / f"{table}.{file_format}"
+            options = "(format csv, header true)" if file_format == "csv" else "(format parquet, compression zstd)"
+            con.execute(
+                f"copy (select {columns} from {model} order by {order}) to {_sql_string(str(target))} {options}"
+            )
+            counts[table] = con.execute(f"select count(*) from {model}").fetchone()[0]
+        for table in OUTPUTS:
+            for suffix in FORMATS:
+                stale = out / f"{table}.{suffix}"
+                if stale.exists():
+                    stale.unlink()
+        for written in staging.iterdir():
+            os.replace(written, out / written.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        con.close()
+    return counts

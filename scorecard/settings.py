@@ -1,0 +1,83 @@
+"""Metric and report settings (SPEC §3 defaults), validated once, then passed everywhere."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+
+from .errors import UsageError
+
+
+@dataclass(frozen=True)
+class Settings:
+    window_days: int = 365
+    change_threshold: Decimal = Decimal("0.10")
+    tier_quantiles: tuple[Decimal, Decimal] = (Decimal("0.5"), Decimal("0.8"))
+    # Fixed money thresholds (core, top) replace the quantiles when set.
+    tier_thresholds: tuple[Decimal, Decimal] | None = None
+    trend_periods: int = 8
+    top_n: int = 10
+    segment_by: str = "segment"
+    fiscal_year_start: int = 1
+    time_zone: str = "UTC"
+    max_excluded: Decimal = Decimal("0.05")
+    gross_margin: Decimal | None = None
+    company_name: str = "Company"
+    currency: str = "EUR"
+    redact: bool = False
+    extra: dict = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.window_days < 1:
+            raise UsageError(f"--window-days must be a positive number of days, got {self.window_days}")
+        if not Decimal("0") <= self.change_threshold < Decimal("10"):
+            raise UsageError(f"--change-threshold must be a fraction like 0.10, got {self.change_threshold}")
+        core, top = self.tier_quantiles
+        if not Decimal("0") < core < top <= Decimal("1"):
+            raise UsageError(
+                f"--tier-quantiles must be two increasing fractions in (0, 1], like 0.5,0.8; got {core},{top}"
+            )
+        if self.tier_thresholds is not None and not Decimal("0") < self.tier_thresholds[0] < self.tier_thresholds[1]:
+            raise UsageError("--tier-thresholds must be two increasing positive amounts, like 1000,5000")
+        if not 1 <= self.trend_periods <= 40:
+            raise UsageError(f"--trend-periods must be between 1 and 40, got {self.trend_periods}")
+        if not 1 <= self.top_n <= 100:
+            raise UsageError(f"--top-n must be between 1 and 100, got {self.top_n}")
+        if not 1 <= self.fiscal_year_start <= 12:
+            raise UsageError(f"--fiscal-year-start must be a month number 1–12, got {self.fiscal_year_start}")
+        if not Decimal("0") <= self.max_excluded <= Decimal("1"):
+            raise UsageError(f"--max-excluded must be a fraction between 0 and 1, got {self.max_excluded}")
+        if self.gross_margin is not None and not Decimal("-1") <= self.gross_margin <= Decimal("1"):
+            raise UsageError(f"--gross-margin must be a fraction like 0.35, got {self.gross_margin}")
+        if not self.segment_by.strip():
+            raise UsageError("--segment-by needs a column name")
+
+    def as_json(self) -> dict:
+        """The settings as they appear in metrics.json and manifest.json."""
+        values = asdict(self)
+        values.pop("extra")
+        values["change_threshold"] = float(self.change_threshold)
+        values["tier_quantiles"] = [float(q) for q in self.tier_quantiles]
+        values["tier_thresholds"] = [float(t) for t in self.tier_thresholds] if self.tier_thresholds else None
+        values["max_excluded"] = float(self.max_excluded)
+        values["gross_margin"] = float(self.gross_margin) if self.gross_margin is not None else None
+        return values
+
+
+def parse_fraction(text: str, option: str) -> Decimal:
+    try:
+        value = Decimal(str(text).strip().rstrip("%"))
+    except InvalidOperation:
+        raise UsageError(f"{option} must be a number like 0.10, got {text!r}") from None
+    if str(text).strip().endswith("%"):
+        value /= 100
+    if not value.is_finite():
+        raise UsageError(f"{option} must be a finite number, got {text!r}")
+    return value
+
+
+def parse_pair(text: str, option: str) -> tuple[Decimal, Decimal]:
+    parts = [part for part in str(text).replace(" ", "").split(",") if part]
+    if len(parts) != 2:
+        raise UsageError(f"{option} takes two comma-separated numbers, like 0.5,0.8; got {text!r}")
+    return parse_fraction(parts[0], option), parse_fraction(parts[1], option)

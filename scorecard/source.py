@@ -1,0 +1,228 @@
+"""Finding and loading the input tables (SPEC §2) into DuckDB.
+
+Every table lands as `raw_<table>`: the contract's columns under their contract names (absent optional
+columns as NULL), all other columns kept, and `_row`, the 1-based row number used in error messages.
+Typing and checking happen in the SQL staging models and in validation.py, never here.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from .errors import DataError, UsageError
+from .resources import resource_path
+
+REQUIRED_COLUMNS = {
+    "customers": ("customer_id",),
+    "orders": ("order_id", "customer_id", "order_date", "amount"),
+    "referrals": ("referrer_id", "referred_at"),
+    "costs": ("customer_id", "cost_date", "amount"),
+}
+OPTIONAL_COLUMNS = {
+    "customers": ("name", "created_at", "closed_at"),
+    "orders": ("status", "currency", "margin"),
+    "referrals": ("referral_id", "referred_customer_id", "note"),
+    "costs": ("kind",),
+}
+OPTIONAL_TABLES = ("referrals", "costs")
+TABLES = tuple(REQUIRED_COLUMNS)
+FILE_SUFFIXES = (".csv", ".parquet")
+DATABASE_SUFFIXES = (".duckdb", ".db", ".ddb")
+
+
+@dataclass
+class InputTable:
+    name: str
+    location: str  # file path, or "database.duckdb:table"
+    format: str  # csv, parquet or duckdb
+    sha256: str | None = None
+    rows: int = 0
+    columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Source:
+    """Where the data comes from, and what was found there."""
+
+    location: Path
+    is_sample: bool
+    tables: dict[str, InputTable] = field(default_factory=dict)
+
+    @property
+    def description(self) -> str:
+        return "bundled SAMPLE DATA" if self.is_sample else str(self.location)
+
+
+def resolve_source(data: str | os.PathLike | None) -> Source:
+    """--data, else $SCORECARD_DATA, else the bundled sample."""
+    if data is None and os.environ.get("SCORECARD_DATA"):
+        data = os.environ["SCORECARD_DATA"]
+    if data is None:
+        return Source(location=resource_path("sample_data"), is_sample=True)
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise UsageError(f"data source {path} does not exist; pass a folder of CSV/Parquet files or a DuckDB file")
+    return Source(location=path.resolve(), is_sample=False)
+
+
+def _quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _find_file(folder: Path, table: str) -> Path | None:
+    found = [folder / f"{table}{suffix}" for suffix in FILE_SUFFIXES if (folder / f"{table}{suffix}").is_file()]
+    if len(found) > 1:
+        raise DataError(
+            f"{folder}: both {found[0].name} and {found[1].name} exist; keep one {table} file so it is clear which to read"
+        )
+    return found[0] if found else None
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            header = next(csv.reader(handle), None)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: not a UTF-8 text CSV file; export it as CSV (UTF-8) with a header line") from None
+    if not header or not any(column.strip() for column in header):
+        raise DataError(f"{path}: the file is empty; it needs a header line naming the columns (SPEC §2)")
+    return header
+
+
+def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
+    header = _csv_header(path)
+    if len(set(header)) != len(header):
+        duplicated = sorted({column for column in header if header.count(column) > 1})
+        raise DataError(f"{path}: column {duplicated[0]!r} appears twice in the header; give each column one name")
+    # We own the contract, so nothing is sniffed: delimiter, quoting, header and types are explicit and
+    # every column is read as text, to be typed (with row-level error messages) by the staging models.
+    columns = {name: "VARCHAR" for name in header}
+    try:
+        con.execute(
+            f"create table src_{table} as select * from read_csv(?, header=true, auto_detect=false, "
+            "delim=',', quote='\"', escape='\"', columns=?, strict_mode=true, null_padding=false)",
+            [str(path), columns],
+        )
+    except duckdb.Error as error:
+        detail = str(error).splitlines()[0].removeprefix("Invalid Input Error: ")
+        raise DataError(f"{path}: cannot be read as a comma-separated CSV file ({detail[:300]}); fix the file or re-export it") from None
+
+
+def _load_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
+    try:
+        con.execute(f"create table src_{table} as select * from read_parquet(?)", [str(path)])
+    except duckdb.Error:
+        raise DataError(f"{path}: not a readable Parquet file; re-export it as Parquet or CSV") from None
+
+
+def load_source(con: duckdb.DuckDBPyConnection, source: Source, segment_by: str) -> None:
+    """Read every input table into `raw_<table>`; stop on anything structurally missing."""
+    if source.location.is_dir():
+        _load_folder(con, source)
+    elif source.location.suffix.lower() in DATABASE_SUFFIXES:
+        _load_database(con, source)
+    else:
+        raise DataError(
+            f"{source.location}: not a data source; pass a folder holding customers.csv and orders.csv "
+            "(or .parquet files), or a DuckDB database file"
+        )
+    problems = []
+    for table in TABLES:
+        if table in source.tables:
+            problems += _standardise(con, source.tables[table], segment_by)
+        else:
+            _create_empty(con, table)
+    if problems:
+        raise DataError(problems)
+
+
+def _load_folder(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    missing = []
+    for table in TABLES:
+        path = _find_file(source.location, table)
+        if path is None:
+            if table not in OPTIONAL_TABLES:
+                missing.append(table)
+            continue
+        if path.suffix == ".csv":
+            _load_csv(con, table, path)
+        else:
+            _load_parquet(con, table, path)
+        source.tables[table] = InputTable(table, str(path), path.suffix.lstrip("."), sha256=_sha256(path))
+    if missing:
+        raise DataError(
+            [f"{source.location}: no {table}.csv or {table}.parquet; the {table} table is required (SPEC §2)" for table in missing]
+        )
+
+
+def _load_database(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    try:
+        con.execute("attach ? as source_db (read_only)", [str(source.location)])
+    except duckdb.Error:
+        raise DataError(f"{source.location}: not a readable DuckDB database file") from None
+    present = {
+        row[0]
+        for row in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'source_db' "
+            "union select view_name from duckdb_views() where database_name = 'source_db'"
+        ).fetchall()
+    }
+    missing = [table for table in TABLES if table not in present and table not in OPTIONAL_TABLES]
+    if missing:
+        raise DataError(
+            [f"{source.location}: no table named {table}; the {table} table is required (SPEC §2)" for table in missing]
+        )
+    for table in TABLES:
+        if table in present:
+            con.execute(f"create table src_{table} as select * from source_db.{table}")
+            source.tables[table] = InputTable(table, f"{source.location}:{table}", "duckdb", sha256=_sha256(source.location))
+    con.execute("detach source_db")
+
+
+def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: str) -> list[str]:
+    """Create raw_<table>: contract columns under contract names, then the rest, plus _row."""
+    columns = [row[0] for row in con.execute(f"describe src_{table.name}").fetchall()]
+    table.columns = columns
+    table.rows = con.execute(f"select count(*) from src_{table.name}").fetchone()[0]
+    problems = []
+    for column in REQUIRED_COLUMNS[table.name]:
+        if column not in columns:
+            hint = next((c for c in columns if c.strip().lower() == column), None)
+            fix = f"rename column {hint!r} to {column!r}" if hint else f"add a {column!r} column"
+            problems.append(f"{table.location}: required column {column!r} is missing; {fix} (SPEC §2)")
+    selected = [f"{_quote_identifier(c)} as {c}" for c in REQUIRED_COLUMNS[table.name] if c in columns]
+    for column in OPTIONAL_COLUMNS[table.name]:
+        selected.append(f"{_quote_identifier(column)} as {column}" if column in columns else f"null::varchar as {column}")
+    if table.name == "customers":
+        if segment_by in columns:
+            selected.append(f"{_quote_identifier(segment_by)} as segment_value")
+        elif segment_by == "segment":
+            selected.append("null::varchar as segment_value")  # no segments: everyone is "Unassigned"
+        else:
+            choices = ", ".join(c for c in columns if c not in REQUIRED_COLUMNS["customers"])
+            problems.append(
+                f"{table.location}: --segment-by column {segment_by!r} does not exist; choose one of: {choices or '(no other columns)'}"
+            )
+    if problems:
+        return problems
+    con.execute(f"create view raw_{table.name} as select rowid + 1 as _row, {', '.join(selected)} from src_{table.name}")
+    return []
+
+
+def _create_empty(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    columns = ["0::bigint as _row"] + [f"null::varchar as {c}" for c in REQUIRED_COLUMNS[table] + OPTIONAL_COLUMNS[table]]
+    con.execute(f"create view raw_{table} as select {', '.join(columns)} where false")

@@ -1,0 +1,156 @@
+"""Checks of the input against SPEC §2, run on the staging models before any metric is computed.
+
+Structural problems (a column that cannot be read as its type, duplicate keys, an empty orders table,
+mixed currencies) raise DataError with one line per problem. Row-level problems (unknown customers,
+future-dated orders, missing amounts…) are excluded by the SQL models and summarised here; beyond the
+tolerance they stop the run too.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import duckdb
+
+from .errors import DataError
+from .source import Source
+
+SHOWN_ROWS = 3
+
+# (table, column, staging text column, staging typed column, what the column must hold)
+TYPED_COLUMNS = (
+    ("customers", "created_at", "created_at_text", "created_at", "a date (YYYY-MM-DD)"),
+    ("customers", "closed_at", "closed_at_text", "closed_at", "a date (YYYY-MM-DD)"),
+    ("orders", "order_date", "order_date_text", "order_date", "a date or ISO timestamp (YYYY-MM-DD[THH:MM:SS])"),
+    ("orders", "amount", "amount_text", "amount", "a decimal number like 1234.50 (no currency sign or thousands separator)"),
+    ("orders", "margin", "margin_text", "margin", "a fraction like 0.35"),
+    ("referrals", "referred_at", "referred_at_text", "referred_at", "a date (YYYY-MM-DD)"),
+    ("costs", "cost_date", "cost_date_text", "cost_date", "a date (YYYY-MM-DD)"),
+    ("costs", "amount", "amount_text", "amount", "a decimal number like 12.50"),
+)
+
+UNIQUE_KEYS = (("customers", "customer_id"), ("orders", "order_id"), ("referrals", "referral_id"))
+
+
+@dataclass
+class Exclusion:
+    table: str
+    reason: str
+    kind: str  # "excluded" or "ignored"
+    rows: int
+    amount: Decimal | None
+
+
+@dataclass
+class DataQuality:
+    rows_read: dict[str, int] = field(default_factory=dict)
+    exclusions: list[Exclusion] = field(default_factory=list)
+
+    def excluded_rows(self, table: str) -> int:
+        return sum(e.rows for e in self.exclusions if e.table == table and e.kind == "excluded")
+
+
+def _rows_list(rows: list[tuple]) -> str:
+    return ", ".join(f"row {row} ({value!r})" if value is not None else f"row {row}" for row, value in rows)
+
+
+def _location(source: Source, table: str) -> str:
+    return source.tables[table].location
+
+
+def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """Raise DataError listing every structural problem; return quietly when there is none."""
+    problems: list[str] = []
+    present = set(source.tables)
+
+    if con.execute("select count(*) from raw_orders").fetchone()[0] == 0:
+        problems.append(f"{_location(source, 'orders')}: the orders table has no rows; export the orders and try again")
+
+    for table, column, text_column, typed_column, expected in TYPED_COLUMNS:
+        if table not in present:
+            continue
+        bad = con.execute(
+            f"select _row, {text_column} from stg_{table} where {text_column} is not null and {typed_column} is null "
+            "order by _row"
+        ).fetchall()
+        if bad:
+            shown = _rows_list(bad[:SHOWN_ROWS])
+            more = f" and {len(bad) - SHOWN_ROWS} more" if len(bad) > SHOWN_ROWS else ""
+            problems.append(
+                f"{_location(source, table)}, column {column}: {len(bad)} value(s) cannot be read as {expected}: "
+                f"{shown}{more}; correct them or re-export the column in that format"
+            )
+
+    for table, column in UNIQUE_KEYS:
+        if table not in present:
+            continue
+        duplicates = con.execute(
+            f"""
+            select {column}, list(_row order by _row) as rows_with_it, count(*) over () as duplicated_keys
+            from stg_{table}
+            where {column} is not null
+            group by {column}
+            having count(*) > 1
+            order by min(_row)
+            limit {SHOWN_ROWS}
+            """
+        ).fetchall()
+        if duplicates:
+            shown = "; ".join(f"{key!r} in rows {', '.join(map(str, rows[:5]))}" for key, rows, _ in duplicates)
+            problems.append(
+                f"{_location(source, table)}, column {column}: {duplicates[0][2]} value(s) appear more than once ({shown}); "
+                f"each {column} must be unique — remove the duplicate rows"
+            )
+
+    if "orders" in present:
+        currencies = [
+            row[0]
+            for row in con.execute(
+                "select distinct upper(currency) from stg_orders where currency is not null and not is_cancelled order by 1"
+            ).fetchall()
+        ]
+        if len(currencies) > 1:
+            problems.append(
+                f"{_location(source, 'orders')}, column currency: orders are in {len(currencies)} currencies "
+                f"({', '.join(currencies[:5])}); convert amounts to one reporting currency first"
+            )
+
+    if problems:
+        raise DataError(problems)
+
+
+def summarise(con: duckdb.DuckDBPyConnection, source: Source) -> DataQuality:
+    quality = DataQuality()
+    for table in ("customers", "orders", "referrals", "costs"):
+        if table in source.tables:
+            quality.rows_read[table] = source.tables[table].rows
+    for table, reason, kind, rows, amount in con.execute(
+        "select input_table, reason, kind, rows, amount from mart_data_quality order by input_table, kind, rows desc, reason"
+    ).fetchall():
+        quality.exclusions.append(Exclusion(table, reason, kind, rows, amount))
+    return quality
+
+
+def check_tolerance(quality: DataQuality, source: Source, max_excluded: Decimal) -> None:
+    """Stop when any table loses more than the tolerated share of its rows."""
+    problems = []
+    for table, rows in quality.rows_read.items():
+        excluded = quality.excluded_rows(table)
+        if rows and excluded and Decimal(excluded) / rows > max_excluded:
+            reasons = "; ".join(
+                f"{e.rows} {e.reason}" for e in quality.exclusions if e.table == table and e.kind == "excluded"
+            )
+            problems.append(
+                f"{_location(source, table)}: {excluded} of {rows} rows ({excluded / rows:.1%}) would be excluded "
+                f"({reasons}), more than the {float(max_excluded):.0%} tolerated; fix the data, or pass "
+                f"--max-excluded {_suggest(excluded / rows)} to build with them excluded"
+            )
+    if problems:
+        raise DataError(problems)
+
+
+def _suggest(share: float) -> str:
+    """The next multiple of 5 % that lets `share` through (0.093 → 0.10)."""
+    return f"{math.ceil(share * 20) / 20:.2f}"

@@ -1,0 +1,13 @@
+-- int_costs_checked — grain: cost row. Each row with the first reason it cannot be used, if any.
+with known_customers as (select customer_id from int_customers)
+
+select
+    costs.*,
+    case
+        when costs.customer_id is null then 'cost with no customer'
+        when known_customers.customer_id is null then 'cost for a customer not in customers'
+        when costs.cost_date_text is null then 'cost with no cost_date'
+        when costs.amount_text is null then 'cost with no amount'
+    end as exclusion_reason
+from stg_costs as costs
+left join known_customers on costs.customer_id = known_customers.customer_id

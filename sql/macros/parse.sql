@@ -1,0 +1,15 @@
+-- Parsing macros shared by the staging models.
+-- to_report_date: a date or timestamp text to a calendar date in the report time zone.
+-- Timestamps with an offset (Z, +02:00) are converted to the report time zone first; timestamps
+-- without one are taken to be in it already. NULL when the text is not a date at all.
+create or replace macro to_report_date(value, tz) as (
+    case
+        when value is null or trim(value) = '' then null
+        when regexp_matches(trim(value), '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$')
+            then cast(timezone(tz, try_cast(trim(value) as timestamptz)) as date)
+        else cast(try_cast(trim(value) as timestamp) as date)
+    end
+);
+
+-- clean_text: trimmed text, with empty strings as NULL.
+create or replace macro clean_text(value) as nullif(trim(cast(value as varchar)), '');

@@ -1,0 +1,20 @@
+-- mart_top_lost — grain: scorecard × rank (top N). Lost customers by run-rate at period start, ties by
+-- customer_id (SPEC §3.7).
+with settings as (select * from run_settings),
+
+ranked as (
+    select
+        scorecard,
+        customer_id,
+        name,
+        run_rate_start as value,
+        status,
+        row_number() over (partition by scorecard order by run_rate_start desc, customer_id) as rank
+    from int_scorecard_movements
+    where status in ('lost_lapsed', 'lost_closed')
+)
+
+select ranked.scorecard, ranked.rank, ranked.customer_id, ranked.name, ranked.value, ranked.status
+from ranked
+cross join settings
+where ranked.rank <= settings.top_n

@@ -1,0 +1,51 @@
+-- mart_trend — grain: scorecard × trend period. Gains, losses and both ends of the bridges for each of
+-- the last N periods of the reported kind, ending with the reported period (SPEC §3.7).
+with memberships as (
+    select 'company' as scorecard, * from int_customer_periods
+    union all
+    select 'segment:' || segment, * from int_customer_periods
+),
+
+summed as (
+    select
+        scorecard,
+        period_index,
+        count(*) filter (where active_start) as customers_start,
+        count(*) filter (where status = 'new') as customers_new,
+        count(*) filter (where status = 'reactivated') as customers_reactivated,
+        count(*) filter (where status in ('lost_lapsed', 'lost_closed')) as customers_lost,
+        count(*) filter (where active_end) as customers_end,
+        coalesce(sum(run_rate_start) filter (where active_start), 0) as value_start,
+        coalesce(sum(run_rate_end) filter (where status = 'new'), 0) as value_new,
+        coalesce(sum(run_rate_end) filter (where status = 'reactivated'), 0) as value_reactivated,
+        coalesce(sum(run_rate_change) filter (where status = 'retained' and run_rate_change > 0), 0) as value_expansion,
+        coalesce(-sum(run_rate_change) filter (where status = 'retained' and run_rate_change < 0), 0) as value_contraction,
+        coalesce(sum(run_rate_start) filter (where status in ('lost_lapsed', 'lost_closed')), 0) as value_lost,
+        coalesce(sum(run_rate_end) filter (where active_end), 0) as value_end
+    from memberships
+    group by scorecard, period_index
+)
+
+select
+    scorecards.scorecard,
+    periods.period_index,
+    periods.label as period,
+    periods.start_date,
+    periods.end_date,
+    coalesce(summed.customers_start, 0) as customers_start,
+    coalesce(summed.customers_new, 0) as customers_new,
+    coalesce(summed.customers_reactivated, 0) as customers_reactivated,
+    coalesce(summed.customers_lost, 0) as customers_lost,
+    coalesce(summed.customers_end, 0) as customers_end,
+    coalesce(summed.value_start, 0) as value_start,
+    coalesce(summed.value_new, 0) as value_new,
+    coalesce(summed.value_reactivated, 0) as value_reactivated,
+    coalesce(summed.value_expansion, 0) as value_expansion,
+    coalesce(summed.value_contraction, 0) as value_contraction,
+    coalesce(summed.value_lost, 0) as value_lost,
+    coalesce(summed.value_end, 0) as value_end
+from int_scorecards as scorecards
+cross join run_periods as periods
+left join summed
+    on summed.scorecard = scorecards.scorecard
+    and summed.period_index = periods.period_index

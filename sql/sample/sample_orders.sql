@@ -1,0 +1,73 @@
+-- sample_orders — grain: generated order row. Purchases at each customer's rhythm through each of their
+-- lifetimes, with seasonal amounts, 2 % cancelled orders and 4 % later refunds (negative amounts).
+with lives as (
+    select id, customer_id, seed, end_date, seasonality, interval_days, order_value, 1 as life,
+        signup_date as life_start, least(first_life_end, end_date) as life_end
+    from sample_customers
+    union all
+    select id, customer_id, seed, end_date, seasonality, interval_days, order_value, 2,
+        second_life_start, least(second_life_start + second_life_days, end_date)
+    from sample_customers
+    where second_life_start is not null
+),
+
+purchases as (
+    select
+        lives.*,
+        purchase_number,
+        lives.life_start + floor(
+            purchase_number * lives.interval_days
+            + (uniform(lives.seed, lives.id, 'jitter' || lives.life || ':' || purchase_number) - 0.5) * lives.interval_days * 0.6
+        )::integer as order_date
+    from lives
+    cross join unnest(range(greatest(1, ceil((lives.life_end - lives.life_start) / lives.interval_days))::integer))
+        as numbers(purchase_number)
+),
+
+priced as (
+    select
+        customer_id,
+        id,
+        seed,
+        life,
+        purchase_number,
+        greatest(order_date, life_start) as order_date,
+        end_date,
+        round(
+            order_value
+            * (1 + seasonality * cos(2 * pi() * (month(greatest(order_date, life_start)) - 11.5) / 12))
+            * exp(0.25 * normal(seed, id, 'amount' || life || ':' || purchase_number)),
+            2
+        )::decimal(18, 2) as amount,
+        uniform(seed, id, 'status' || life || ':' || purchase_number) as u_status,
+        uniform(seed, id, 'refund' || life || ':' || purchase_number) as u_refund,
+        uniform(seed, id, 'refund_size' || life || ':' || purchase_number) as u_refund_size
+    from purchases
+    where greatest(order_date, life_start) <= end_date
+),
+
+numbered as (
+    select
+        *,
+        'O' || lpad(row_number() over (order by order_date, customer_id, life, purchase_number)::varchar, 8, '0') as order_id
+    from priced
+),
+
+refunds as (
+    select
+        order_id || '-R' as order_id,
+        customer_id,
+        order_date + 3 + floor(u_refund * 500)::integer % 20 as order_date,
+        -round(amount * (0.2 + 0.8 * u_refund_size), 2)::decimal(18, 2) as amount,
+        'completed' as status,
+        end_date
+    from numbered
+    where u_refund < 0.04 and u_status >= 0.02
+)
+
+select order_id, customer_id, order_date, amount, case when u_status < 0.02 then 'cancelled' else 'completed' end as status
+from numbered
+union all
+select order_id, customer_id, order_date, amount, status
+from refunds
+where order_date <= end_date

@@ -1,0 +1,13 @@
+-- stg_costs — grain: one row per row of the optional costs table (cost-to-serve events).
+with settings as (select * from run_settings)
+
+select
+    _row,
+    clean_text(customer_id) as customer_id,
+    clean_text(cost_date) as cost_date_text,
+    to_report_date(clean_text(cost_date), settings.time_zone) as cost_date,
+    clean_text(amount) as amount_text,
+    try_cast(clean_text(amount) as decimal(18, 2)) as amount,
+    coalesce(clean_text(kind), 'other') as kind
+from raw_costs
+cross join settings

@@ -1,0 +1,15 @@
+-- stg_customers — grain: one row per row of the customers table.
+-- Typed columns next to their raw text, so validation can name rows that do not parse.
+with settings as (select * from run_settings)
+
+select
+    _row,
+    clean_text(customer_id) as customer_id,
+    clean_text(name) as name,
+    coalesce(clean_text(segment_value), 'Unassigned') as segment,
+    clean_text(created_at) as created_at_text,
+    to_report_date(clean_text(created_at), settings.time_zone) as created_at,
+    clean_text(closed_at) as closed_at_text,
+    to_report_date(clean_text(closed_at), settings.time_zone) as closed_at
+from raw_customers
+cross join settings

@@ -1,0 +1,18 @@
+-- stg_orders — grain: one row per row of the orders table (cancelled ones included, flagged).
+-- Amounts become DECIMAL(18,2): money is exact, never float; sub-cent digits round half away from zero.
+with settings as (select * from run_settings)
+
+select
+    _row,
+    clean_text(order_id) as order_id,
+    clean_text(customer_id) as customer_id,
+    clean_text(order_date) as order_date_text,
+    to_report_date(clean_text(order_date), settings.time_zone) as order_date,
+    clean_text(amount) as amount_text,
+    try_cast(clean_text(amount) as decimal(18, 2)) as amount,
+    coalesce(lower(clean_text(status)) = 'cancelled', false) as is_cancelled,
+    clean_text(currency) as currency,
+    clean_text(margin) as margin_text,
+    try_cast(clean_text(margin) as decimal(9, 6)) as margin
+from raw_orders
+cross join settings

@@ -1,0 +1,13 @@
+-- stg_referrals — grain: one row per row of the referrals table.
+with settings as (select * from run_settings)
+
+select
+    _row,
+    clean_text(referral_id) as referral_id,
+    clean_text(referrer_id) as referrer_id,
+    clean_text(referred_customer_id) as referred_customer_id,
+    clean_text(referred_at) as referred_at_text,
+    to_report_date(clean_text(referred_at), settings.time_zone) as referred_at,
+    clean_text(note) as note
+from raw_referrals
+cross join settings
