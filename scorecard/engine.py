@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from . import metrics, validation
-from .errors import DataError, UsageError
+from .errors import DataError, ScorecardError, UsageError
 from .models import INPUT_TABLES, ModelRunner
 from .periods import Period, parse_period
 from .settings import Settings
@@ -122,10 +122,10 @@ def compute(
     period = parse_period(
         period_text, fiscal_year_start=settings.fiscal_year_start, data_through=data_through, today=as_of
     )
-    if settings.window_days < period.days:
+    if settings.window_days < period.nominal_days:
         raise UsageError(
-            f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.days} days); "
-            f"use a window of at least {period.days} days"
+            f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.nominal_days} days); "
+            f"use a window of at least {period.nominal_days} days"
         )
     if period.start > data_through:
         raise DataError(
@@ -139,4 +139,7 @@ def compute(
     timings["models"] = time.perf_counter() - started
 
     document = metrics.build_document(con, period=period, data_through=data_through, settings=settings, quality=quality, source=source)
+    broken = metrics.check_invariants(document)
+    if broken:  # a bug, never a data problem: refuse to publish figures that do not add up
+        raise ScorecardError("internal check failed, no output written: " + "; ".join(broken[:3]) + " (please report this)")
     return Result(document, period, data_through, source, settings, quality, timings | {"model_" + k: v for k, v in runner.timings.items()})

@@ -229,3 +229,55 @@ def to_csv(document: dict) -> str:
                 value = ""
             writer.writerow([label, scorecard["scope"], scorecard["segment"] or "", metric, value])
     return buffer.getvalue()
+
+
+# --- invariants ------------------------------------------------------------------------------------
+
+
+def check_invariants(document: dict) -> list[str]:
+    """Every identity SPEC §3 promises, checked on the finished document. Returns the violations."""
+    problems = []
+    cards = document["scorecards"]
+    for card in cards:
+        name = card["segment"] or "company"
+        c, v = card["customers"], card["value"]
+        checks = {
+            "count bridge: end = start + new + reactivated − lost": c["end"] == c["start"] + c["new"] + c["reactivated"] - c["lost"],
+            "lost = lapsed + closed": c["lost"] == c["lost_lapsed"] + c["lost_closed"],
+            "retained = start − lost": c["retained"] == c["start"] - c["lost"],
+            "grew + stable + declined = retained": c["grew"] + c["stable"] + c["declined"] == c["retained"],
+            "gained and net": c["gained"] == c["new"] + c["reactivated"] and c["net"] == c["gained"] - c["lost"],
+            "value bridge: end = start + new + reactivated + expansion − contraction − lost": v["end"]
+            == v["start"] + v["new"] + v["reactivated"] + v["expansion"] - v["contraction"] - v["lost"],
+        }
+        cells = card["migration"]
+        row = lambda state: sum(x["customers"] for x in cells if x["from"] == state)  # noqa: E731
+        column = lambda state: sum(x["customers"] for x in cells if x["to"] == state)  # noqa: E731
+        column_value = lambda state: sum(x["value"] for x in cells if x["to"] == state)  # noqa: E731
+        checks |= {
+            "migration has 20 cells": len(cells) == 20,
+            "migration rows: new, reactivated, start tiers": row("new") == c["new"]
+            and row("reactivated") == c["reactivated"]
+            and row("base") + row("core") + row("top") == c["start"],
+            "migration columns: end tiers, lost": column("base") + column("core") + column("top") == c["end"]
+            and column("lost") == c["lost"],
+            "migration values: end tiers, lost": column_value("base") + column_value("core") + column_value("top") == v["end"]
+            and column_value("lost") == v["lost"],
+        }
+        if card["trend"]:
+            last = card["trend"][-1]
+            checks["trend ends with the reported period"] = (
+                last["period"] == document["period"]["label"]
+                and (last["start"], last["new"], last["reactivated"], last["lost"], last["end"])
+                == (c["start"], c["new"], c["reactivated"], c["lost"], c["end"])
+                and (last["value_start"], last["value_end"]) == (v["start"], v["end"])
+            )
+        problems += [f"{name}: {rule}" for rule, holds in checks.items() if not holds]
+
+    company = next(card for card in cards if card["scope"] == "company")
+    segments = [card for card in cards if card["scope"] == "segment"]
+    for group in ("customers", "value"):
+        for key, total in company[group].items():
+            if sum(card[group][key] for card in segments) != total:
+                problems.append(f"segments do not add up to the company: {group}.{key}")
+    return problems

@@ -50,6 +50,17 @@ class Period:
         return (self.end - self.start).days
 
     @property
+    def nominal_days(self) -> int:
+        """The length not counting a 29 February: a year is 365 days long even in a leap year, so the
+        default 365-day window covers every year (SPEC §3 asks W ≥ the period length)."""
+        leap_days = sum(
+            1
+            for year in range(self.start.year, self.end.year + 1)
+            if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) and self.start <= date(year, 2, 29) < self.end
+        )
+        return self.days - leap_days
+
+    @property
     def label(self) -> str:
         prefix = "FY" if self.fiscal_year_start != 1 and self.kind != "month" else ""
         if self.kind == "month":
