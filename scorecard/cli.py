@@ -112,6 +112,12 @@ def _settings(**options):
         values["tier_thresholds"] = parse_pair(options["tier_thresholds"], "--tier-thresholds")
     if options.get("max_excluded") is not None:
         values["max_excluded"] = parse_fraction(options["max_excluded"], "--max-excluded")
+    if options.get("company") is not None:
+        values["company_name"] = options["company"]
+    if options.get("currency") is not None:
+        values["currency"] = options["currency"].upper()
+    if options.get("redact"):
+        values["redact"] = True
     for name in ("segment_by", "fiscal_year_start", "time_zone"):
         if options.get(name) is not None:
             values[name] = options[name]
@@ -159,6 +165,50 @@ def metrics(
         if source.is_sample:
             typer.echo("Using the bundled SAMPLE DATA (pass --data or set SCORECARD_DATA for your own).", err=True)
         typer.echo(formatting.summary_table(result.document))
+
+
+@app.command()
+@_handle_errors
+def build(
+    period: Period,
+    data: Data = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; the period's files go to OUT/<period label>/.")] = Path("scorecards"),
+    segment: Annotated[Optional[list[str]], typer.Option("--segment", "-s", help="Only this segment's PDF (repeatable). The company scorecard and metrics.json always cover everything.")] = None,
+    redact: Annotated[bool, typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes) in every output.")] = False,
+    company: Annotated[Optional[str], typer.Option(help="Company name printed on every page.")] = None,
+    currency: Annotated[Optional[str], typer.Option(help="Reporting currency code, e.g. EUR, USD, GBP (default EUR).")] = None,
+    jobs: Annotated[Optional[int], typer.Option(help="Render processes (default: one per core, at most 4).")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Render even when nothing changed since the last build.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="If another build is writing to OUT, wait for it instead of exiting with code 4.")] = False,
+    window_days: WindowDays = None,
+    change_threshold: ChangeThreshold = None,
+    tier_quantiles: TierQuantiles = None,
+    tier_thresholds: TierThresholds = None,
+    segment_by: SegmentBy = None,
+    fiscal_year_start: FiscalYearStart = None,
+    time_zone: TimeZone = None,
+    max_excluded: MaxExcluded = None,
+    as_of: AsOf = None,
+) -> None:
+    """Write the PDF scorecards (company and each segment), a board pack, metrics.json, metrics.csv and
+    manifest.json into OUT/<period label>/. Outputs appear all at once, or not at all."""
+    from .build import BuildOptions, build as build_scorecards
+    from .source import resolve_source
+
+    settings = _settings(**locals())
+    source = resolve_source(data)
+    options = BuildOptions(out=out, segments=segment, jobs=jobs, force=force, wait=wait, as_of=_as_of(as_of))
+    report = build_scorecards(source, period, settings, options)
+    if source.is_sample:
+        typer.echo("Built from the bundled SAMPLE DATA (every page says so).")
+    if report.skipped:
+        typer.echo(f"Nothing changed since the last build; {report.folder} is up to date (use --force to render again).")
+        return
+    typer.echo(f"Wrote {len(report.files)} files to {report.folder}")
+    typer.echo(f"Metrics: {report.metrics_seconds:.1f} s")
+    for name, seconds in report.render_seconds.items():
+        typer.echo(f"Rendered {name}: {seconds:.1f} s")
+    typer.echo(f"Total: {report.total_seconds:.1f} s")
 
 
 @app.command()

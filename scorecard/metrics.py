@@ -130,6 +130,7 @@ def build_document(con, *, period, data_through: date, settings, quality, source
                     }
                     for t in trend[key]
                 ],
+                "profitability": None,  # filled in when a costs table is present
             }
         )
     # Company first, then segments by name (the query orders scope 'company' before 'segment').
@@ -145,7 +146,7 @@ def build_document(con, *, period, data_through: date, settings, quality, source
         "data_through": data_through.isoformat(),
         "source": source.description,
         "sample_data": source.is_sample,
-        "settings": settings.as_json(),
+        "settings": settings.as_json() | {"company_name": settings.company_name or source.default_company_name},
         "scorecards": scorecards,
         "data_quality": quality_document(quality, data_through),
     }

@@ -22,7 +22,7 @@ class Settings:
     time_zone: str = "UTC"
     max_excluded: Decimal = Decimal("0.05")
     gross_margin: Decimal | None = None
-    company_name: str = "Company"
+    company_name: str | None = None  # None: "Sample Co." for the sample, else the data folder's name
     currency: str = "EUR"
     redact: bool = False
     extra: dict = field(default_factory=dict, compare=False)

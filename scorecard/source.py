@@ -55,6 +55,10 @@ class Source:
     tables: dict[str, InputTable] = field(default_factory=dict)
 
     @property
+    def default_company_name(self) -> str:
+        return "Sample Co." if self.is_sample else self.location.stem
+
+    @property
     def description(self) -> str:
         return "bundled SAMPLE DATA" if self.is_sample else str(self.location)
 

@@ -1,0 +1,172 @@
+"""Charts: small, pre-aggregated frames from the metrics document → Altair → SVG (vl-convert, offline).
+
+Every chart uses one installed font (DejaVu Sans) so vl-convert measures text as WeasyPrint draws it,
+and a colour-blind-safe palette (Okabe–Ito). `allowed_base_urls=[]` keeps Vega from loading anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from decimal import Decimal
+
+import altair as alt
+import vl_convert
+
+from . import formatting
+
+FONT = "DejaVu Sans"
+GAIN = "#0072B2"  # blue
+GAIN_SOFT = "#56B4E9"  # sky blue
+LOSS = "#D55E00"  # vermillion
+LOSS_SOFT = "#E69F00"  # orange
+TOTAL = "#7F7F7F"
+INK = "#222222"
+GRID = "#E6E6E6"
+
+
+def _configured(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return (
+        chart.configure(font=FONT, background="white", padding=4)
+        .configure_view(stroke=None)
+        .configure_axis(labelFontSize=10, titleFontSize=10, labelColor=INK, titleColor=INK, gridColor=GRID, domainColor="#999", tickColor="#999")
+        .configure_title(fontSize=12, anchor="start", color=INK, fontWeight="bold")
+        .configure_legend(labelFontSize=10, titleFontSize=10, orient="bottom", symbolSize=80)
+    )
+
+
+def to_svg(chart: alt.TopLevelMixin) -> str:
+    return vl_convert.vegalite_to_svg(_configured(chart).to_dict(), allowed_base_urls=[])
+
+
+def data_uri(svg: str) -> str:
+    """An <img>-ready data: URI, so chart markup never mixes with the page's HTML."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _nice_floor(value: float) -> float:
+    """The largest 1, 2 or 5 × 10^k at or below value (0 for value ≤ 0)."""
+    if value <= 0:
+        return 0.0
+    magnitude = 10 ** math.floor(math.log10(value))
+    return max(step * magnitude for step in (1, 2, 5) if step * magnitude <= value)
+
+
+def zoomed_domain(rows: list[dict]) -> tuple[float, float] | None:
+    """Where the steps are small next to the totals, start the axis near the lowest level so the
+    gains and losses are visible; None when starting at zero shows them well enough."""
+    levels = [row["low"] for row in rows if row["kind"] != "total"] + [row["high"] for row in rows]
+    low, high = min(levels), max(levels)
+    if low <= 0 or high <= 0 or (high - low) > 0.35 * high:
+        return None
+    start = _nice_floor(low - 0.6 * (high - low))
+    return (start, high) if start > 0 else None
+
+
+def waterfall(steps: list[tuple[str, Decimal | int, str]], *, title: str, label, axis_label, width: int, height: int) -> str:
+    """steps: (label, amount, kind) with kind total, gain or loss; totals stand on zero, the rest float.
+    `label` formats an amount for the text beside each bar, `axis_label` an axis value."""
+    rows, level = [], Decimal(0)
+    for order, (name, amount, kind) in enumerate(steps):
+        amount = Decimal(amount)
+        if kind == "total":
+            low, high, level = Decimal(0), amount, amount
+        else:
+            low, high = level, level + amount
+            level = high
+        rows.append(
+            {
+                "order": order,
+                "step": name,
+                "low": float(min(low, high)),
+                "high": float(max(low, high)),
+                "kind": kind,
+                "text": label(amount, kind),
+            }
+        )
+    colours = alt.Scale(domain=["total", "gain", "loss"], range=[TOTAL, GAIN, LOSS])
+    domain = zoomed_domain(rows)
+    scale = alt.Scale(domain=list(domain), clamp=True, nice=False, zero=False) if domain else alt.Scale(nice=True)
+    title_params = alt.TitleParams(title, subtitle=f"axis starts at {axis_label(domain[0])}" if domain else "", subtitleFontSize=8.5, subtitleColor="#666")
+    # Horizontal, like a bridge table read top to bottom: step names never collide, and each bar's
+    # figure sits just right of it.
+    base = alt.Chart(alt.Data(values=rows), title=title_params).encode(
+        y=alt.Y("step:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(ticks=False, domain=False, labelPadding=4)),
+    )
+    bars = base.mark_bar(height=max(8, int(height / len(rows) * 0.62)), clip=True).encode(
+        x=alt.X("low:Q", title=None, axis=alt.Axis(format="~s", tickCount=4), scale=scale),
+        x2="high:Q",
+        color=alt.Color("kind:N", scale=colours, legend=None),
+    )
+    text = base.mark_text(align="left", dx=4, fontSize=9.5, color=INK).encode(x="high:Q", text="text:N")
+    return to_svg((bars + text).properties(width=width, height=height))
+
+
+def count_bridge(card: dict, width: int = 230, height: int = 150) -> str:
+    c = card["customers"]
+    steps = [
+        ("Start", c["start"], "total"),
+        ("New", c["new"], "gain"),
+        ("Won back", c["reactivated"], "gain"),
+        ("Lapsed", -c["lost_lapsed"], "loss"),
+        ("Closed", -c["lost_closed"], "loss"),
+        ("End", c["end"], "total"),
+    ]
+    return waterfall(
+        steps,
+        title="Customers: start to end",
+        label=lambda amount, kind: formatting.count(int(amount), signed=kind != "total"),
+        axis_label=lambda value: formatting.count(int(value)),
+        width=width,
+        height=height,
+    )
+
+
+def value_bridge(card: dict, currency: str, width: int = 230, height: int = 170) -> str:
+    v = card["value"]
+    steps = [
+        ("Start", v["start"], "total"),
+        ("New", v["new"], "gain"),
+        ("Won back", v["reactivated"], "gain"),
+        ("Expansion", v["expansion"], "gain"),
+        ("Contraction", -v["contraction"], "loss"),
+        ("Lost", -v["lost"], "loss"),
+        ("End", v["end"], "total"),
+    ]
+    return waterfall(
+        steps,
+        title="Annual run-rate value: start to end",
+        label=lambda amount, kind: formatting.money(amount, currency, signed=kind != "total"),
+        axis_label=lambda value: formatting.money(value, currency),
+        width=width,
+        height=height,
+    )
+
+
+def gains_losses_trend(card: dict, width: int = 640, height: int = 170) -> str:
+    """Customers gained (up) and lost (down) per period, with the net as a line."""
+    bars, net = [], []
+    for order, period in enumerate(card["trend"]):
+        gained = period["new"] + period["reactivated"]
+        bars.append({"order": order, "period": period["period"], "kind": "Gained (new + won back)", "customers": gained})
+        bars.append({"order": order, "period": period["period"], "kind": "Lost", "customers": -period["lost"]})
+        net.append({"order": order, "period": period["period"], "net": gained - period["lost"], "gained": gained,
+                    "text": "net " + formatting.count(gained - period["lost"], signed=True)})
+    x = alt.X("period:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelAngle=0))
+    columns = (
+        alt.Chart(alt.Data(values=bars))
+        .mark_bar(size=max(10, int(width / max(1, len(net)) * 0.45)))
+        .encode(
+            x=x,
+            y=alt.Y("customers:Q", title="customers", axis=alt.Axis(format="~s", tickCount=5)),
+            color=alt.Color("kind:N", scale=alt.Scale(domain=["Gained (new + won back)", "Lost"], range=[GAIN, LOSS]), title=None),
+        )
+    )
+    net_line = alt.Chart(alt.Data(values=net)).mark_line(color=INK, point=alt.OverlayMarkDef(color=INK, size=30)).encode(x=x, y="net:Q")
+    # Net figures sit above each period's gains bar, clear of the bars and the line.
+    labels = alt.Chart(alt.Data(values=net)).mark_text(dy=-7, fontSize=9, color=INK).encode(x=x, y="gained:Q", text="text:N")
+    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y="zero:Q")
+    chart = (columns + zero + net_line + labels).properties(
+        width=width, height=height, title="Gained versus lost, last periods (line: net)"
+    )
+    return to_svg(chart)

@@ -1,0 +1,276 @@
+"""Rendering: the metrics document → HTML (Jinja2, autoescaped, strict) → PDF (WeasyPrint, offline).
+
+Templates read only the metrics document (every figure traces to metrics.json). The URL fetcher serves
+the tool's own packaged assets and data: URIs and refuses everything else, stopping the render.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import jinja2
+from weasyprint import HTML
+from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+from . import charts, formatting
+from .errors import ScorecardError
+from .resources import resource_path
+
+# WeasyPrint logs every unsupported CSS nicety; keep the CLI's output for what matters.
+logging.getLogger("weasyprint").setLevel(logging.ERROR)
+logging.getLogger("fontTools").setLevel(logging.ERROR)
+
+
+class RefusedURL(FatalURLFetchingError):
+    """A template or value pointed at something outside the package: never fetched."""
+
+
+class PackagedAssetsOnly(URLFetcher):
+    """Serves data: URIs and files under the packaged templates folder; refuses anything else."""
+
+    def __init__(self, root: Path):
+        super().__init__(fail_on_errors=True)
+        self.root = root.resolve()
+
+    def fetch(self, url, headers=None):
+        if url.startswith("data:"):
+            return super().fetch(url, headers)
+        parsed = urlparse(url)
+        if parsed.scheme == "file" and not parsed.netloc:
+            path = Path(unquote(parsed.path)).resolve()
+            if path.is_relative_to(self.root) and path.is_file():
+                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": _content_type(path)})
+        raise RefusedURL(f"refused to fetch {url[:80]!r}: reports only use the tool's packaged assets")
+
+
+def _content_type(path: Path) -> str:
+    return {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}.get(path.suffix, "application/octet-stream")
+
+
+def environment(templates: Path | None = None) -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates or resource_path("templates"))),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+    @jinja2.pass_context
+    def money(context, value, signed=False, exact=False):
+        return formatting.money(value, context["currency"], signed=signed, exact=exact)
+
+    env.filters["money"] = money
+    env.filters["count"] = lambda value, signed=False: formatting.count(int(value), signed=signed)
+    env.filters["percent"] = lambda value, signed=False: formatting.percent(value, signed=signed)
+    env.filters["ratio"] = formatting.ratio
+    return env
+
+
+def html_to_pdf(html: str, target: Path, templates: Path | None = None) -> None:
+    """Write the PDF; any URL that is not a packaged asset stops the render with ScorecardError."""
+    root = templates or resource_path("templates")
+    try:
+        HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=PackagedAssetsOnly(root)).write_pdf(target)
+    except RefusedURL as refused:
+        raise ScorecardError(str(refused)) from None
+
+
+# --- view models: what each template needs, derived from the metrics document only ----------------
+
+
+def _period_title(document: dict) -> str:
+    period = document["period"]
+    title = f"{period['label']} ({_human_date(period['start'])} – {_human_date(_last_day(period))})"
+    if period["partial"]:
+        title += f", partial through {_human_date(document['data_through'])}"
+    return title
+
+
+def _last_day(period: dict) -> str:
+    return (date.fromisoformat(period["end"]) - timedelta(days=1)).isoformat()
+
+
+def _human_date(iso: str) -> str:
+    day = date.fromisoformat(iso)
+    return f"{day.day} {day:%b %Y}"
+
+
+def verdict(card: dict, currency: str) -> str:
+    c, v = card["customers"], card["value"]
+    direction = "grew" if c["net"] > 0 else "shrank" if c["net"] < 0 else "held steady"
+    value_change = v["end"] - v["start"]
+    nrr = card["rates"]["nrr"]
+    nrr_text = f" (net revenue retention {formatting.percent(nrr)})" if nrr is not None else ""
+    return (
+        f"The customer base {direction}: {formatting.count(c['gained'])} customers gained, "
+        f"{formatting.count(c['lost'])} lost, net {formatting.count(c['net'], signed=True)}. "
+        f"Annual run-rate value {formatting.money(value_change, currency, signed=True)}{nrr_text}."
+    )
+
+
+def _tone(value) -> str:
+    return "good" if value > 0 else "bad" if value < 0 else ""
+
+
+def tiles(card: dict, currency: str) -> list[dict]:
+    c, v = card["customers"], card["value"]
+    money = lambda amount, signed=True: formatting.money(amount, currency, signed=signed)  # noqa: E731
+    return [
+        {"label": "Customers gained", "figure": formatting.count(c["gained"], signed=True), "tone": "good" if c["gained"] else "",
+         "detail": f"{formatting.count(c['new'])} new · {formatting.count(c['reactivated'])} won back"},
+        {"label": "Customers lost", "figure": formatting.count(-c["lost"], signed=True), "tone": "bad" if c["lost"] else "",
+         "detail": f"{formatting.count(c['lost_lapsed'])} lapsed · {formatting.count(c['lost_closed'])} closed"},
+        {"label": "Net customers", "figure": formatting.count(c["net"], signed=True), "tone": _tone(c["net"]),
+         "detail": f"{formatting.count(c['start'])} → {formatting.count(c['end'])} active customers"},
+        {"label": "Value gained", "figure": money(v["new"] + v["reactivated"]), "tone": "good" if v["new"] + v["reactivated"] else "",
+         "detail": f"run-rate of new {money(v['new'], False)} · won back {money(v['reactivated'], False)}"},
+        {"label": "Value lost", "figure": money(-v["lost"]), "tone": "bad" if v["lost"] else "",
+         "detail": "run-rate of the customers lost"},
+        {"label": "Net value change", "figure": money(v["end"] - v["start"]), "tone": _tone(v["end"] - v["start"]),
+         "detail": f"expansion {money(v['expansion'])} · contraction {money(-v['contraction'])}"},
+    ]  # fmt: skip
+
+
+def engagement(card: dict) -> list[dict]:
+    c, values = card["customers"], card["engagement_value"]
+    share = lambda n: n / c["retained"] if c["retained"] else None  # noqa: E731
+    return [
+        {"label": "grew", "customers": c["grew"], "share": share(c["grew"]), "value": values["grew"]},
+        {"label": "held stable", "customers": c["stable"], "share": share(c["stable"]), "value": values["stable"]},
+        {"label": "declined", "customers": c["declined"], "share": share(c["declined"]), "value": values["declined"]},
+        {"label": "order less often (any of the above)", "customers": c["ordering_less_often"], "share": share(c["ordering_less_often"]),
+         "value": values["ordering_less_often"]},
+    ]  # fmt: skip
+
+
+FROM_LABELS = {"new": "New", "reactivated": "Won back", "base": "Base", "core": "Core", "top": "Top"}
+TO_LABELS = {"base": "Base", "core": "Core", "top": "Top", "lost": "Lost"}
+
+
+def migration(card: dict) -> dict:
+    cells = card["migration"]
+    largest = max([cell["customers"] for cell in cells] + [1])
+    rows = []
+    for source, label in FROM_LABELS.items():
+        row_cells = []
+        for target in TO_LABELS:
+            cell = next(x for x in cells if x["from"] == source and x["to"] == target)
+            strength = 0.08 + 0.5 * cell["customers"] / largest if cell["customers"] else 0
+            colour = "213, 94, 0" if target == "lost" else "0, 114, 178"
+            row_cells.append({**cell, "background": f"rgba({colour}, {strength:.2f})"})
+        rows.append({"label": label, "cells": row_cells, "total": sum(x["customers"] for x in row_cells)})
+    totals = [sum(x["customers"] for x in cells if x["to"] == target) for target in TO_LABELS]
+    return {"columns": list(TO_LABELS.values()), "rows": rows, "totals": totals, "grand_total": sum(totals)}
+
+
+def definitions(settings: dict) -> list[tuple[str, str]]:
+    window = settings["window_days"]
+    threshold = formatting.percent(settings["change_threshold"], digits=0)
+    return [
+        ("Annual run-rate (value)", f"What a customer spent in the {window} days before a date: orders minus refunds, "
+         "cancelled orders ignored. A closed account counts as zero."),
+        ("Active customer", "A customer whose run-rate is above zero on that date."),
+        ("New", "Active at the end, not at the start, and made their first ever purchase during the period."),
+        ("Won back", "Active at the end, not at the start, but had bought before the period."),
+        ("Lost", "Active at the start, not at the end. Closed: the account was explicitly closed; lapsed: they simply stopped buying."),
+        ("In and out", "Bought during the period but was active at neither end (for example, bought and returned everything)."),
+        ("Retained", "Active at both the start and the end."),
+        ("Grew / declined / stable", f"A retained customer whose run-rate rose, or fell, by more than {threshold} of their start run-rate; stable otherwise."),
+        ("Ordering less often", f"A retained customer with fewer purchases in the {window} days before the end than in the {window} days before the start."),
+        ("Value bridge", "Run-rate at start + new + won back + expansion − contraction − lost = run-rate at end, to the cent."),
+        ("Tiers", "Top, core and base by run-rate, with thresholds set once per scorecard from the customers active at the start."),
+        ("Net revenue retention (NRR)", "Run-rate kept from the customers active at the start, including expansion: (start + expansion − contraction − lost) ÷ start."),
+        ("Gross revenue retention (GRR)", "As NRR but without expansion: (start − contraction − lost) ÷ start."),
+    ]  # fmt: skip
+
+
+def _quality(document: dict) -> dict:
+    quality = document["data_quality"]
+    by_table: dict[str, int] = {}
+    for item in quality["excluded"]:
+        by_table[item["table"]] = by_table.get(item["table"], 0) + item["rows"]
+    return {**quality, "excluded_by_table": by_table}
+
+
+def _common(document: dict, company: str) -> dict:
+    period = document["period"]
+    return {
+        "company": company,
+        "currency": document["settings"]["currency"],
+        "data_through": document["data_through"],
+        "is_sample": document["sample_data"],
+        "created": document["data_through"],  # fixed, so identical input gives identical bytes
+        "period": {**period, "last_day": _last_day(period)},
+        "period_title": _period_title(document),
+        "settings": document["settings"],
+        "threshold": formatting.percent(document["settings"]["change_threshold"], digits=0),
+        "source": "bundled sample data" if document["sample_data"] else "your data",
+    }
+
+
+def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: jinja2.Environment) -> str:
+    company = document["settings"]["company_name"]
+    scope_title = card["segment"] if card["segment"] is not None else "Company"
+    context = _common(document, company) | {
+        "doc_title": f"{company} · {scope_title} scorecard · {document['period']['label']}",
+        "description": f"Customers gained versus lost, {scope_title}, {document['period']['label']}",
+        "running_title": f"{scope_title} · {_period_title(document)}",
+        "scope_title": scope_title,
+        "card": card,
+        "c": card["customers"],
+        "v": card["value"],
+        "rates": card["rates"],
+        "verdict": verdict(card, document["settings"]["currency"]),
+        "tiles": tiles(card, document["settings"]["currency"]),
+        "engagement": engagement(card),
+        "migration": migration(card),
+        "definitions": definitions(document["settings"]),
+        "quality": _quality(document),
+        "charts": chart_uris,
+    }
+    return env.get_template("scorecard.html").render(context)
+
+
+def scorecard_charts(document: dict, card: dict) -> dict[str, str]:
+    currency = document["settings"]["currency"]
+    return {
+        "count_bridge": charts.data_uri(charts.count_bridge(card)),
+        "value_bridge": charts.data_uri(charts.value_bridge(card, currency)),
+        "trend": charts.data_uri(charts.gains_losses_trend(card)),
+    }
+
+
+def comparison(document: dict) -> list[dict]:
+    rows = []
+    for card in document["scorecards"]:
+        c, v = card["customers"], card["value"]
+        change = v["end"] - v["start"]
+        rows.append(
+            {
+                "name": card["segment"] if card["segment"] is not None else "Company total",
+                "is_company": card["scope"] == "company",
+                "start": c["start"], "gained": c["gained"], "lost": c["lost"], "net": c["net"], "end": c["end"],
+                "value_gained": v["new"] + v["reactivated"], "value_lost": v["lost"], "value_change": change,
+                "nrr": card["rates"]["nrr"], "net_tone": "gain" if c["net"] > 0 else "loss" if c["net"] < 0 else "",
+                "value_tone": "gain" if change > 0 else "loss" if change < 0 else "",
+            }
+        )  # fmt: skip
+    segments = sorted((r for r in rows if not r["is_company"]), key=lambda r: (-r["value_change"], r["name"]))
+    return segments + [r for r in rows if r["is_company"]]
+
+
+def board_pack_html(document: dict, env: jinja2.Environment) -> str:
+    company = document["settings"]["company_name"]
+    company_card = document["scorecards"][0]
+    context = _common(document, company) | {
+        "doc_title": f"{company} · customer scorecards · {document['period']['label']}",
+        "description": f"Board pack: customers gained versus lost by segment, {document['period']['label']}",
+        "running_title": f"Board pack · {_period_title(document)}",
+        "verdict": verdict(company_card, document["settings"]["currency"]),
+        "comparison": comparison(document),
+    }
+    return env.get_template("board_pack.html").render(context)

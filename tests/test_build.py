@@ -1,0 +1,231 @@
+"""`scorecard build`: the folder of outputs, PDF text equal to metrics.json, no network, autoescaping,
+redaction, atomic outputs."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from conftest import make_data
+from scorecard import build as build_module
+from scorecard import formatting, render
+from scorecard.build import BuildOptions, build
+from scorecard.cli import app
+from scorecard.errors import ScorecardError
+from scorecard.outputs import scorecard_file_names, slug
+from scorecard.settings import Settings
+from scorecard.source import resolve_source
+
+
+def pdf_text(path: Path) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(path).pages)
+
+
+def small_data(folder: Path, name: str = "Acme Ltd", note: str = "Great service") -> Path:
+    customers = [
+        ("A1", "Retail", None, name),
+        ("A2", "Retail", None, "Bravo GmbH"),
+        ("B1", "Wholesale", "2025-08-15", "Charlie SA"),
+        ("B2", "Wholesale", None, "Delta BV"),
+    ]
+    orders = [
+        ("A1", "2024-09-01", "1200.50"), ("A1", "2025-08-01", "300.25"),
+        ("A2", "2025-08-10", "99.99"),
+        ("B1", "2025-02-01", "5000"),
+        ("B2", "2024-12-01", "750"), ("B2", "2025-09-30", "80"),
+    ]  # fmt: skip
+    referrals = [["r1", "A1", "A2", "2025-08-05", note]]
+    return make_data(folder, customers, orders, referrals=referrals)
+
+
+def run_build(data: Path | None, out: Path, **settings) -> build_module.BuildReport:
+    options = BuildOptions(out=out, jobs=1, force=True)
+    return build(resolve_source(data), "2025-Q3", Settings(**settings), options)
+
+
+@pytest.fixture(scope="module")
+def sample_build(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sample-build")
+    result = CliRunner().invoke(app, ["build", "--period", "Q3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    return out / "2025-Q3", result.output
+
+
+def test_sample_build_writes_the_whole_folder(sample_build):
+    folder, output = sample_build
+    names = sorted(p.name for p in folder.iterdir())
+    assert names == sorted(
+        ["board-pack-2025-Q3.pdf", "manifest.json", "metrics.csv", "metrics.json", "scorecard-2025-Q3-company.pdf"]
+        + [f"scorecard-2025-Q3-segment-{s}.pdf" for s in ("consumer", "enterprise", "mid-market", "public-sector", "smb")]
+    )
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "success"
+    assert {f["name"] for f in manifest["files"]} == set(names) - {"manifest.json"}
+    assert {i["table"] for i in manifest["inputs"]} == {"customers", "orders", "referrals", "costs"}
+    assert all(len(i["sha256"]) == 64 and i["rows"] > 0 for i in manifest["inputs"])
+    assert {"duckdb", "weasyprint", "scorecard", "python"} <= set(manifest["versions"])
+    assert "Rendered scorecard-2025-Q3-company.pdf" in output and "s\n" in output
+
+
+def test_every_page_carries_company_period_page_numbers_and_sample_mark(sample_build):
+    folder, _ = sample_build
+    for pdf in folder.glob("*.pdf"):
+        reader = PdfReader(pdf)
+        for number, page in enumerate(reader.pages, start=1):
+            text = page.extract_text()
+            assert "SAMPLE DATA" in text, (pdf.name, number)
+            assert "Data through 2025-12-31" in text and "2025-Q3" in text
+            assert "Sample Co." in text
+            assert f"Page " in text and " of " in text
+        if pdf.name.startswith("scorecard-"):
+            assert 2 <= len(reader.pages) <= 4
+
+
+def test_pdf_headline_figures_equal_metrics_json(sample_build):
+    folder, _ = sample_build
+    document = json.loads((folder / "metrics.json").read_text(), parse_float=Decimal)
+    names = scorecard_file_names("2025-Q3", [c["segment"] for c in document["scorecards"]])
+    for card in document["scorecards"]:
+        text = pdf_text(folder / names[card["segment"]])
+        c, v = card["customers"], card["value"]
+        assert f"{formatting.count(c['gained'], signed=True)}\n" in text or formatting.count(c["gained"], signed=True) in text
+        assert formatting.count(-c["lost"], signed=True) in text
+        assert formatting.count(c["net"], signed=True) in text
+        for key in ("start", "new", "reactivated", "expansion", "contraction", "lost", "end"):
+            assert formatting.money(abs(v[key]), "EUR", exact=True).lstrip("−") in text, (card["segment"], key)
+        for key in ("start", "end", "new", "reactivated", "lost_lapsed", "lost_closed", "retained", "grew", "declined"):
+            assert formatting.count(c[key]) in text, (card["segment"], key)
+        for row in card["top_lost"]:
+            assert formatting.money(row["value"], "EUR", exact=True) in text
+
+
+def test_pdf_metadata_and_bookmarks(sample_build):
+    folder, _ = sample_build
+    reader = PdfReader(folder / "scorecard-2025-Q3-segment-smb.pdf")
+    assert reader.metadata.title == "Sample Co. · SMB scorecard · 2025-Q3"
+    assert reader.metadata.author == "Sample Co."
+    titles = [item.title for item in reader.outline if not isinstance(item, list)]
+    assert "SMB: customers gained versus lost" in titles
+    flat = " | ".join(str(item) for item in reader.outline)
+    for section in ("The bridges, exact to the cent", "Movement across value tiers", "Referrals", "Data-quality notes"):
+        assert section in flat
+    pack = PdfReader(folder / "board-pack-2025-Q3.pdf")
+    top = [item.title for item in pack.outline if not isinstance(item, list)]
+    assert top[:2] == ["Cover and segment comparison", "Company"] and "SMB" in top
+
+
+def test_board_pack_compares_segments_by_net_value_change(sample_build):
+    folder, _ = sample_build
+    document = json.loads((folder / "metrics.json").read_text(), parse_float=Decimal)
+    segments = [c for c in document["scorecards"] if c["segment"]]
+    expected = [c["segment"] for c in sorted(segments, key=lambda c: -(c["value"]["end"] - c["value"]["start"]))]
+    comparison_page = PdfReader(folder / "board-pack-2025-Q3.pdf").pages[1].extract_text()
+    positions = [comparison_page.index(name) for name in expected]
+    assert positions == sorted(positions)
+    assert len(PdfReader(folder / "board-pack-2025-Q3.pdf").pages) == 2 + sum(
+        len(PdfReader(p).pages) for p in folder.glob("scorecard-*.pdf")
+    )
+
+
+def test_rendering_refuses_every_url_that_is_not_a_packaged_asset(tmp_path):
+    for reference in (
+        '<img src="http://example.com/logo.png">',
+        '<link rel="stylesheet" href="https://cdn.example.com/style.css">',
+        '<img src="file:///etc/passwd">',
+        '<style>@import url("http://example.com/x.css");</style>',
+        '<style>@font-face { font-family: x; src: url(https://fonts.example.com/x.woff2); } p { font-family: x }</style><p>x</p>',
+    ):
+        with pytest.raises(ScorecardError, match="refused to fetch"):
+            render.html_to_pdf(f"<html><body>{reference}</body></html>", tmp_path / "x.pdf")
+    render.html_to_pdf('<html><head><link rel="stylesheet" href="scorecard.css"></head><body>ok</body></html>', tmp_path / "ok.pdf")
+
+
+def test_template_with_a_url_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
+    templates = tmp_path / "templates"
+    import shutil
+
+    shutil.copytree(render.resource_path("templates"), templates)
+    base = templates / "base.html"
+    base.write_text(base.read_text().replace("</head>", '<img src="http://example.com/pixel.gif"></head>'))
+    monkeypatch.setattr(render, "resource_path", lambda name: templates if name == "templates" else None)
+    data = small_data(tmp_path / "data")
+    with pytest.raises(ScorecardError, match="refused to fetch 'http://example.com/pixel.gif'"):
+        run_build(data, tmp_path / "out")
+    assert not (tmp_path / "out" / "2025-Q3").exists()
+    assert [p.name for p in (tmp_path / "out").iterdir()] == [".scorecard.lock"]
+
+
+def test_customer_text_is_escaped_never_markup(tmp_path):
+    name = '<script>alert("x")</script><img src="http://example.com/t.gif">'
+    note = '<b>bold</b> & <a href="file:///etc/passwd">link</a>'
+    data = small_data(tmp_path / "data", name=name, note=note)
+    report = run_build(data, tmp_path / "out")
+    text = pdf_text(report.folder / "scorecard-2025-Q3-segment-retail.pdf")
+    assert "<b>bold</b> & <a href=" in text.replace("\n", " ")
+    assert "<script>alert(" in text.replace("\n", "")
+
+
+def test_redact_leaves_no_customer_name_in_any_output(tmp_path):
+    data = small_data(tmp_path / "data")
+    names = ["Acme Ltd", "Bravo GmbH", "Charlie SA", "Delta BV", "Great service"]
+    plain = run_build(data, tmp_path / "plain")
+    assert any(n in pdf_text(plain.folder / "scorecard-2025-Q3-company.pdf") for n in names)
+    report = build(resolve_source(data), "2025-Q3", Settings(redact=True), BuildOptions(out=tmp_path / "out", jobs=1))
+    for path in report.folder.iterdir():
+        text = pdf_text(path) if path.suffix == ".pdf" else path.read_text()
+        for name in names:
+            assert name not in text, (path.name, name)
+    assert "Customer " in pdf_text(report.folder / "scorecard-2025-Q3-company.pdf")
+    assert build_module.pseudonym("A1") == build_module.pseudonym("A1") != build_module.pseudonym("A2")
+
+
+def test_a_failed_build_leaves_the_previous_outputs_untouched(tmp_path, monkeypatch):
+    data = small_data(tmp_path / "data")
+    first = run_build(data, tmp_path / "out")
+    before = {p.name: p.read_bytes() for p in first.folder.iterdir()}
+
+    def explode(document, index, target):
+        if index > 0:
+            raise RuntimeError("disk full")
+        target.write_bytes(b"%PDF-half")
+
+    monkeypatch.setattr(build_module, "_render_scorecard", explode)
+    with pytest.raises(RuntimeError):
+        run_build(data, tmp_path / "out")
+    after = {p.name: p.read_bytes() for p in first.folder.iterdir()}
+    assert after == before
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".scorecard.lock", "2025-Q3"]
+
+
+def test_bad_data_writes_nothing(tmp_path):
+    data = make_data(tmp_path / "data", [("A", "X")], [("A", "not a date", "5")])
+    result = CliRunner().invoke(app, ["build", "-p", "2025-Q3", "--data", str(data), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert "order_date" in result.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_segment_file_names_are_safe_and_unique():
+    assert slug("Public Sector") == "public-sector"
+    assert slug("../../etc/passwd") == "etc-passwd"
+    assert slug("Ünïcödé Ärger") == "unicode-arger"
+    assert slug("日本") == "segment"
+    names = scorecard_file_names("2025-Q3", [None, "SMB", "smb", "../SMB", "company", ""])
+    assert len(set(names.values())) == 6
+    assert all("/" not in n and n.startswith("scorecard-2025-Q3-") and n.endswith(".pdf") for n in names.values())
+
+
+def test_only_chosen_segments_get_pdfs(tmp_path):
+    data = small_data(tmp_path / "data")
+    report = build(resolve_source(data), "2025-Q3", Settings(), BuildOptions(out=tmp_path / "out", segments=["Retail"], jobs=1))
+    assert sorted(p.name for p in report.folder.glob("scorecard-*.pdf")) == [
+        "scorecard-2025-Q3-company.pdf",
+        "scorecard-2025-Q3-segment-retail.pdf",
+    ]
+    with pytest.raises(ScorecardError, match="no segment named 'Nope'"):
+        build(resolve_source(data), "2025-Q3", Settings(), BuildOptions(out=tmp_path / "out", segments=["Nope"], jobs=1))
