@@ -213,6 +213,26 @@ def build(
 
 @app.command()
 @_handle_errors
+def validate(
+    data: Data = None,
+    segment_by: SegmentBy = None,
+    time_zone: TimeZone = None,
+    max_excluded: MaxExcluded = None,
+    as_of: AsOf = None,
+) -> None:
+    """Check the data source against the input contract (SPEC §2) and report, per table, the rows read and
+    the rows excluded by reason. Exit 0 when the data is usable, 1 when it is not."""
+    from .engine import check
+    from .formatting import quality_report
+    from .source import resolve_source
+
+    settings = _settings(**locals())
+    result = check(resolve_source(data), settings, as_of=_as_of(as_of))
+    typer.echo(quality_report(result, settings.currency))
+
+
+@app.command()
+@_handle_errors
 def sample(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder to write customers, orders, referrals and costs into.")],
     customers: Annotated[int, typer.Option(help="Number of customers (about 13 orders each).")] = 4000,

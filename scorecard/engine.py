@@ -97,6 +97,34 @@ def prepare(
     return runner, quality
 
 
+@dataclass
+class Check:
+    """What `scorecard validate` reports: the data is usable, with these exclusions."""
+
+    source: Source
+    quality: validation.DataQuality
+    data_through: date | None
+
+
+def check(source: Source, settings: Settings, *, as_of: date | None = None) -> Check:
+    """Run every input check without computing metrics; raise DataError when the data is unusable."""
+    con = connect()
+    try:
+        _, quality = prepare(con, source, settings, as_of or date.today())
+        validation.check_tolerance(quality, source, settings.max_excluded)
+        data_through = _data_through(con, source)
+    finally:
+        con.close()
+    return Check(source, quality, data_through)
+
+
+def _data_through(con: duckdb.DuckDBPyConnection, source: Source) -> date:
+    data_through = con.execute("select max(order_date) from int_orders").fetchone()[0]
+    if data_through is None:
+        raise DataError(f"{source.tables['orders'].location}: no usable orders (all are cancelled or excluded); check the orders table")
+    return data_through
+
+
 def compute(
     source: Source,
     period_text: str,
@@ -116,9 +144,7 @@ def compute(
     validation.check_tolerance(quality, source, settings.max_excluded)
     timings["load_and_check"] = time.perf_counter() - started
 
-    data_through = con.execute("select max(order_date) from int_orders").fetchone()[0]
-    if data_through is None:
-        raise DataError(f"{source.tables['orders'].location}: no usable orders (all are cancelled or excluded); check the orders table")
+    data_through = _data_through(con, source)
     period = parse_period(
         period_text, fiscal_year_start=settings.fiscal_year_start, data_through=data_through, today=as_of
     )

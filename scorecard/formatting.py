@@ -91,3 +91,24 @@ def summary_table(document: dict) -> str:
     if excluded:
         lines += ["", f"{excluded:,} input rows were excluded; see data_quality in --format json."]
     return "\n".join(lines)
+
+
+def quality_report(check, currency: str = "EUR") -> str:
+    """The terminal face of `scorecard validate`."""
+    quality, source = check.quality, check.source
+    lines = [f"Data source: {source.description}", ""]
+    width = max(len(table.location) for table in source.tables.values())
+    for name, table in source.tables.items():
+        excluded = quality.excluded_rows(name)
+        lines.append(f"  {table.location.ljust(width)}  {table.rows:>12,} rows read  {excluded:>10,} excluded")
+    excluded = [e for e in quality.exclusions if e.kind == "excluded"]
+    ignored = [e for e in quality.exclusions if e.kind == "ignored"]
+    if excluded:
+        lines += ["", "Excluded from every figure:"]
+        for item in excluded:
+            amount = f" ({money(item.amount, currency, exact=True)})" if item.amount is not None else ""
+            lines.append(f"  {item.table}: {item.rows:,} {item.reason}{amount}")
+    for item in ignored:
+        lines.append(f"  {item.table}: {item.rows:,} {item.reason}")
+    lines += ["", f"Usable: yes. Data through {check.data_through}."]
+    return "\n".join(lines)

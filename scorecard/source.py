@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,6 +105,10 @@ def _csv_header(path: Path) -> list[str]:
         raise DataError(f"{path}: not a UTF-8 text CSV file; export it as CSV (UTF-8) with a header line") from None
     if not header or not any(column.strip() for column in header):
         raise DataError(f"{path}: the file is empty; it needs a header line naming the columns (SPEC §2)")
+    if len(header) == 1:
+        for separator, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
+            if separator in header[0]:
+                raise DataError(f"{path}: the columns are separated by {name}, not commas; export it as a comma-separated CSV")
     return header
 
 
@@ -122,8 +127,22 @@ def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
             [str(path), columns],
         )
     except duckdb.Error as error:
-        detail = str(error).splitlines()[0].removeprefix("Invalid Input Error: ")
-        raise DataError(f"{path}: cannot be read as a comma-separated CSV file ({detail[:300]}); fix the file or re-export it") from None
+        raise DataError(f"{path}: cannot be read as a comma-separated CSV file ({_csv_problem(str(error))}); fix the file or re-export it") from None
+
+
+def _csv_problem(message: str) -> str:
+    """DuckDB's CSV error, cut to what a person needs: the line and what is wrong with it."""
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
+    where = f"line {line.group(1)}" if line else "a line"
+    if counts:
+        return f"{where} has {counts.group(2)} fields where the header has {counts.group(1)}; check for unbalanced quotes or stray commas"
+    if "unterminated quote" in message:
+        return f"{where}: a quoted value is never closed; check for a stray double quote"
+    # Otherwise DuckDB's own sentence: the paragraph just before its list of "Possible fixes".
+    paragraphs = [p.strip() for p in message.split("Possible fixes")[0].split("\n\n") if p.strip()]
+    reason = paragraphs[-1].splitlines()[-1] if len(paragraphs) > 1 else ""
+    return f"{where}: {reason[:160]}" if reason else where
 
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
