@@ -12,9 +12,10 @@ import platform
 import shutil
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import date, datetime, timezone
 from importlib import metadata
 from pathlib import Path
 
@@ -33,7 +34,9 @@ class BuildOptions:
     jobs: int | None = None  # render processes; None: one per core, at most 4
     force: bool = False
     wait: bool = False
-    as_of: object = None
+    as_of: date | None = None
+    require_fresh_days: int | None = None  # stale data (older than this) fails with exit code 3
+    progress: Callable[[str, int, int, str], None] | None = None  # (stage, done, total, item)
 
 
 @dataclass
@@ -81,15 +84,28 @@ def _render_scorecard(document: dict, index: int, target: Path) -> float:
     return time.perf_counter() - started
 
 
-def _render_all(document: dict, jobs: list[tuple[int, Path]], processes: int) -> dict[int, float]:
+def _render_all(document: dict, jobs: list[tuple[int, Path]], processes: int, progress=None) -> dict[int, float]:
+    seconds: dict[int, float] = {}
+
+    def tick(target: Path) -> None:
+        if progress:
+            progress("render", len(seconds), len(jobs), target.name)
+
     if processes <= 1 or len(jobs) < 3:
-        return {index: _render_scorecard(document, index, target) for index, target in jobs}
+        for index, target in jobs:
+            seconds[index] = _render_scorecard(document, index, target)
+            tick(target)
+        return seconds
     # spawn, not fork (fork-based workers have crashed WeasyPrint upstream); workers are recycled so
     # memory stays flat over many scorecards.
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=processes, mp_context=context, max_tasks_per_child=8) as pool:
-        futures = {index: pool.submit(_render_scorecard, document, index, target) for index, target in jobs}
-        return {index: future.result() for index, future in futures.items()}
+        futures = {pool.submit(_render_scorecard, document, index, target): (index, target) for index, target in jobs}
+        for future in as_completed(futures):
+            index, target = futures[future]
+            seconds[index] = future.result()
+            tick(target)
+    return seconds
 
 
 def _board_pack(document: dict, pdfs: list[tuple[str, Path]], target: Path, staging: Path) -> None:
@@ -152,7 +168,9 @@ def _unchanged(folder: Path, fingerprint: str) -> bool:
 
 def build(source: Source, period_text: str, settings: Settings, options: BuildOptions) -> BuildReport:
     started = time.perf_counter()
-    result = engine.compute(source, period_text, settings, as_of=options.as_of)
+    result = engine.compute(
+        source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress
+    )
     document = redact(result.document) if settings.redact else result.document
     metrics_seconds = time.perf_counter() - started
     label = document["period"]["label"]
@@ -180,7 +198,7 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
             index_of = {card["segment"]: index for index, card in enumerate(cards)}
             jobs = [(index_of[segment], staging / pdf_names[segment]) for segment in wanted]
             processes = options.jobs or min(4, os.cpu_count() or 1)
-            seconds = _render_all(document, jobs, processes)
+            seconds = _render_all(document, jobs, processes, options.progress)
             render_seconds = {pdf_names[cards[index]["segment"]]: value for index, value in seconds.items()}
 
             in_pack_order = [None] + [row["name"] for row in render.comparison(document) if not row["is_company"] and row["name"] in wanted]

@@ -102,7 +102,7 @@ def waterfall(steps: list[tuple[str, Decimal | int, str]], *, title: str, label,
     return to_svg((bars + text).properties(width=width, height=height))
 
 
-def count_bridge(card: dict, width: int = 230, height: int = 150) -> str:
+def count_bridge(card: dict, numbers: formatting.Numbers, width: int = 230, height: int = 150) -> str:
     c = card["customers"]
     steps = [
         ("Start", c["start"], "total"),
@@ -115,14 +115,14 @@ def count_bridge(card: dict, width: int = 230, height: int = 150) -> str:
     return waterfall(
         steps,
         title="Customers: start to end",
-        label=lambda amount, kind: formatting.count(int(amount), signed=kind != "total"),
-        axis_label=lambda value: formatting.count(int(value)),
+        label=lambda amount, kind: numbers.count(int(amount), signed=kind != "total"),
+        axis_label=lambda value: numbers.count(int(value)),
         width=width,
         height=height,
     )
 
 
-def value_bridge(card: dict, currency: str, width: int = 230, height: int = 170) -> str:
+def value_bridge(card: dict, numbers: formatting.Numbers, width: int = 230, height: int = 170) -> str:
     v = card["value"]
     steps = [
         ("Start", v["start"], "total"),
@@ -136,14 +136,14 @@ def value_bridge(card: dict, currency: str, width: int = 230, height: int = 170)
     return waterfall(
         steps,
         title="Annual run-rate value: start to end",
-        label=lambda amount, kind: formatting.money(amount, currency, signed=kind != "total"),
-        axis_label=lambda value: formatting.money(value, currency),
+        label=lambda amount, kind: numbers.money(amount, signed=kind != "total"),
+        axis_label=lambda value: numbers.money(value),
         width=width,
         height=height,
     )
 
 
-def gains_losses_trend(card: dict, width: int = 640, height: int = 170) -> str:
+def gains_losses_trend(card: dict, numbers: formatting.Numbers, width: int = 640, height: int = 170) -> str:
     """Customers gained (up) and lost (down) per period, with the net as a line."""
     bars, net = [], []
     for order, period in enumerate(card["trend"]):
@@ -151,7 +151,7 @@ def gains_losses_trend(card: dict, width: int = 640, height: int = 170) -> str:
         bars.append({"order": order, "period": period["period"], "kind": "Gained (new + won back)", "customers": gained})
         bars.append({"order": order, "period": period["period"], "kind": "Lost", "customers": -period["lost"]})
         net.append({"order": order, "period": period["period"], "net": gained - period["lost"], "gained": gained,
-                    "text": "net " + formatting.count(gained - period["lost"], signed=True)})
+                    "text": "net " + numbers.count(gained - period["lost"], signed=True)})
     x = alt.X("period:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelAngle=0))
     columns = (
         alt.Chart(alt.Data(values=bars))

@@ -1,9 +1,10 @@
-"""The command line. Each command parses options, makes one library call and prints the result;
-errors of the tool become `Error: …` and an exit code in one place (`_handle_errors`)."""
+"""The command line. Each command gathers its options, makes one library call and prints the result;
+the tool's errors become `Error: …` and an exit code in one place (`_handle_errors`)."""
 
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 from datetime import date
@@ -16,16 +17,31 @@ import typer
 from . import __version__
 from .errors import ScorecardError, UsageError
 
+EXIT_CODES = "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked."
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    help="Customer relationship health scorecards: customers gained versus lost, by count and by value.\n\n"
-    "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked.",
+    help="Customer relationship health scorecards: customers gained versus lost, by count and by value.\n\n" + EXIT_CODES,
 )
 
-_state = {"debug": bool(os.environ.get("SCORECARD_DEBUG"))}
+_state = {"debug": bool(os.environ.get("SCORECARD_DEBUG")), "log_format": "text"}
+
+
+class LogFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+def _emit(event: str, message: str, stream=None, **fields) -> None:
+    """One line of output: plain text, or a JSON object per line for log collectors."""
+    if _state["log_format"] == "json":
+        record = {"level": "error" if event == "error" else "info", "event": event, "message": message} | fields
+        typer.echo(json.dumps(record, default=str), err=stream == "err")
+    else:
+        typer.echo(message, err=stream == "err")
 
 
 def _handle_errors(command):
@@ -40,14 +56,14 @@ def _handle_errors(command):
             if _state["debug"]:
                 raise
             for line in str(error).splitlines() or ["unknown error"]:
-                typer.echo(f"Error: {line}", err=True)
+                _emit("error", f"Error: {line}", stream="err", exit_code=error.exit_code)
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
             raise
         except Exception as error:  # a bug: say so in one line, without data
             if _state["debug"]:
                 raise
-            typer.echo(f"Error: internal error ({type(error).__name__}); rerun with --debug for details", err=True)
+            _emit("error", f"Error: internal error ({type(error).__name__}); rerun with --debug for details", stream="err", exit_code=1)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -62,11 +78,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
-    version: Annotated[
-        Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
-    ] = None,
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = None,
 ) -> None:
     _state["debug"] = _state["debug"] or debug
+    _state["log_format"] = "text"
 
 
 class OutputFormat(str, Enum):
@@ -80,57 +95,35 @@ class SampleFormat(str, Enum):
     parquet = "parquet"
 
 
-# Options shared by the commands that compute metrics. None means "not given": the default (or, later,
-# the config file) applies.
-Period = Annotated[str, typer.Option("--period", "-p", help="Q3, 2025-Q3, 2025Q3, 2025-07, 2025-H2, 2025, last-quarter, last-month, last-year.")]
-Data = Annotated[
-    Optional[Path],
-    typer.Option("--data", "-d", help="Folder of customers/orders/referrals/costs CSV or Parquet files, or a DuckDB file. Default: $SCORECARD_DATA, else the bundled sample."),
-]
+# Options shared by several commands. None means "not given": the config file, environment or default applies.
+Period = Annotated[str, typer.Option("--period", "-p", help="Q3, 2025-Q3, 2025Q3, 2025-07, 2025-H2, 2025, last-quarter, last-month or last-year.")]
+Data = Annotated[Optional[str], typer.Option("--data", "-d", help="Folder of customers/orders/referrals/costs CSV or Parquet files, or a DuckDB file. Default: [data] source in the config, $SCORECARD_DATA, else the bundled sample.")]
+Config = Annotated[Optional[Path], typer.Option("--config", help="Config file (default: $SCORECARD_CONFIG, else ./scorecard.toml if present).")]
 WindowDays = Annotated[Optional[int], typer.Option(help="Value window W in days (default 365; at least the period length).")]
 ChangeThreshold = Annotated[Optional[str], typer.Option(help="Change threshold t for grew/declined (default 0.10).")]
 TierQuantiles = Annotated[Optional[str], typer.Option(help="Core and top tier quantiles (default 0.5,0.8).")]
-TierThresholds = Annotated[Optional[str], typer.Option(help="Fixed core,top tier thresholds in money (replaces quantiles).")]
+TierThresholds = Annotated[Optional[str], typer.Option(help="Fixed core,top tier thresholds in money (replaces the quantiles).")]
 SegmentBy = Annotated[Optional[str], typer.Option(help="Customers column that defines segments (default: segment).")]
 FiscalYearStart = Annotated[Optional[int], typer.Option(help="First month of the fiscal year, 1–12 (default 1).")]
-TimeZone = Annotated[Optional[str], typer.Option(help="Report time zone for order timestamps (default UTC).")]
-MaxExcluded = Annotated[Optional[str], typer.Option(help="Stop when more than this share of a table's rows is excluded (default 0.05).")]
-AsOf = Annotated[Optional[str], typer.Option(help="Treat this date (YYYY-MM-DD) as today: relative periods and future-dated orders.")]
+TimeZone = Annotated[Optional[str], typer.Option(help="Time zone that order timestamps are dated in (default UTC).")]
+MaxExcluded = Annotated[Optional[str], typer.Option(help="Stop when more than this share of a table's rows would be excluded (default 0.05).")]
+GrossMargin = Annotated[Optional[str], typer.Option(help="Gross margin for the profitability page, e.g. 0.35 (needs a costs table).")]
+AsOf = Annotated[Optional[str], typer.Option(help="Treat this date (YYYY-MM-DD) as today, for relative periods and future-dated orders.")]
 
 
-def _settings(**options):
-    from .settings import Settings, parse_fraction, parse_pair
+def _resolve(config: Path | None, **cli):
+    from .config import resolve
 
-    values = {}
-    if options.get("window_days") is not None:
-        values["window_days"] = options["window_days"]
-    if options.get("change_threshold") is not None:
-        values["change_threshold"] = parse_fraction(options["change_threshold"], "--change-threshold")
-    if options.get("tier_quantiles") is not None:
-        values["tier_quantiles"] = parse_pair(options["tier_quantiles"], "--tier-quantiles")
-    if options.get("tier_thresholds") is not None:
-        values["tier_thresholds"] = parse_pair(options["tier_thresholds"], "--tier-thresholds")
-    if options.get("max_excluded") is not None:
-        values["max_excluded"] = parse_fraction(options["max_excluded"], "--max-excluded")
-    if options.get("company") is not None:
-        values["company_name"] = options["company"]
-    if options.get("currency") is not None:
-        values["currency"] = options["currency"].upper()
-    if options.get("redact"):
-        values["redact"] = True
-    for name in ("segment_by", "fiscal_year_start", "time_zone"):
-        if options.get(name) is not None:
-            values[name] = options[name]
-    return Settings(**values)
+    return resolve(cli, config=config)
 
 
-def _as_of(text: str | None) -> date | None:
+def _date(text: str | None, option: str = "--as-of") -> date | None:
     if text is None:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise UsageError(f"--as-of must be a date like 2025-10-01, got {text!r}") from None
+        raise UsageError(f"{option} must be a date like 2025-10-01, got {text!r}") from None
 
 
 @app.command()
@@ -139,6 +132,7 @@ def metrics(
     period: Period,
     data: Data = None,
     format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (readable summary), json (the metrics.json document) or csv (one row per scorecard × metric).")] = OutputFormat.table,
+    config: Config = None,
     window_days: WindowDays = None,
     change_threshold: ChangeThreshold = None,
     tier_quantiles: TierQuantiles = None,
@@ -147,16 +141,19 @@ def metrics(
     fiscal_year_start: FiscalYearStart = None,
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
+    gross_margin: GrossMargin = None,
     as_of: AsOf = None,
 ) -> None:
-    """Compute the scorecard figures for a period and print them (nothing is written to disk)."""
+    """Compute the scorecard figures for a period and print them; nothing is written to disk."""
     from . import engine, formatting
     from . import metrics as metrics_document
     from .source import resolve_source
 
-    settings = _settings(**locals())
-    source = resolve_source(data)
-    result = engine.compute(source, period, settings, as_of=_as_of(as_of))
+    resolved = _resolve(config, data=data, window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
+                        tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin)  # fmt: skip
+    source = resolve_source(resolved.get("data"))
+    result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of))
     if format is OutputFormat.json:
         sys.stdout.write(metrics_document.to_json(result.document))
     elif format is OutputFormat.csv:
@@ -167,19 +164,46 @@ def metrics(
         typer.echo(formatting.summary_table(result.document))
 
 
+class _TerminalProgress:
+    """A one-line progress bar on a terminal's stderr; silent anywhere else."""
+
+    def __init__(self):
+        self.active = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, stage: str, done: int, total: int, item: str = "") -> None:
+        if not self.active or not total:
+            return
+        width = 24
+        filled = int(width * done / total)
+        line = f"\r{stage:<9} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {item[:40]:<40}"
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\r" + " " * 90 + "\r")
+            sys.stderr.flush()
+
+
 @app.command()
 @_handle_errors
 def build(
     period: Period,
     data: Data = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder; the period's files go to OUT/<period label>/.")] = Path("scorecards"),
-    segment: Annotated[Optional[list[str]], typer.Option("--segment", "-s", help="Only this segment's PDF (repeatable). The company scorecard and metrics.json always cover everything.")] = None,
-    redact: Annotated[bool, typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes) in every output.")] = False,
+    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder (default ./scorecards); files go to OUT/<period label>/.")] = None,
+    segment: Annotated[Optional[list[str]], typer.Option("--segment", "-s", help="Render only this segment's PDF (repeatable). The company scorecard and metrics.json always cover everything.")] = None,
+    redact: Annotated[Optional[bool], typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes) in every output.")] = None,
     company: Annotated[Optional[str], typer.Option(help="Company name printed on every page.")] = None,
     currency: Annotated[Optional[str], typer.Option(help="Reporting currency code, e.g. EUR, USD, GBP (default EUR).")] = None,
+    config: Config = None,
     jobs: Annotated[Optional[int], typer.Option(help="Render processes (default: one per core, at most 4).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Render even when nothing changed since the last build.")] = False,
-    wait: Annotated[bool, typer.Option("--wait", help="If another build is writing to OUT, wait for it instead of exiting with code 4.")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="If another build is writing to the output folder, wait for it instead of exiting with code 4.")] = False,
+    require_fresh: Annotated[Optional[int], typer.Option(help="Fail with exit code 3 when the newest order is older than this many days.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    log_format: Annotated[LogFormat, typer.Option(help="text, or json: one JSON object per line for log collectors.")] = LogFormat.text,
     window_days: WindowDays = None,
     change_threshold: ChangeThreshold = None,
     tier_quantiles: TierQuantiles = None,
@@ -188,33 +212,51 @@ def build(
     fiscal_year_start: FiscalYearStart = None,
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
+    gross_margin: GrossMargin = None,
     as_of: AsOf = None,
 ) -> None:
     """Write the PDF scorecards (company and each segment), a board pack, metrics.json, metrics.csv and
-    manifest.json into OUT/<period label>/. Outputs appear all at once, or not at all."""
-    from .build import BuildOptions, build as build_scorecards
+    manifest.json into OUT/<period label>/. Outputs appear all at once or not at all; a build whose
+    figures did not change since the last one is skipped (use --force)."""
+    from .build import BuildOptions
+    from .build import build as build_scorecards
     from .source import resolve_source
 
-    settings = _settings(**locals())
-    source = resolve_source(data)
-    options = BuildOptions(out=out, segments=segment, jobs=jobs, force=force, wait=wait, as_of=_as_of(as_of))
-    report = build_scorecards(source, period, settings, options)
-    if source.is_sample:
-        typer.echo("Built from the bundled SAMPLE DATA (every page says so).")
-    if report.skipped:
-        typer.echo(f"Nothing changed since the last build; {report.folder} is up to date (use --force to render again).")
+    _state["log_format"] = log_format.value
+    resolved = _resolve(config, data=data, out=out, redact=redact, company_name=company, currency=currency, require_fresh=require_fresh,
+                        window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
+                        tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin)  # fmt: skip
+    source = resolve_source(resolved.get("data"))
+    progress = _TerminalProgress() if not quiet and log_format is LogFormat.text else None
+    options = BuildOptions(
+        out=Path(resolved.get("out", "scorecards")), segments=segment, jobs=jobs, force=force, wait=wait,
+        as_of=_date(as_of), require_fresh_days=resolved.get("require_fresh"), progress=progress,
+    )  # fmt: skip
+    try:
+        report = build_scorecards(source, period, resolved.settings(), options)
+    finally:
+        if progress:
+            progress.close()
+    if quiet:
         return
-    typer.echo(f"Wrote {len(report.files)} files to {report.folder}")
-    typer.echo(f"Metrics: {report.metrics_seconds:.1f} s")
+    if source.is_sample:
+        _emit("sample", "Built from the bundled SAMPLE DATA (every page says so).")
+    if report.skipped:
+        _emit("skipped", f"Nothing changed since the last build; {report.folder} is up to date (use --force to render again).", folder=report.folder)
+        return
+    _emit("written", f"Wrote {len(report.files)} files to {report.folder}", folder=report.folder, files=report.files)
+    _emit("timing", f"Metrics: {report.metrics_seconds:.1f} s", stage="metrics", seconds=round(report.metrics_seconds, 3))
     for name, seconds in report.render_seconds.items():
-        typer.echo(f"Rendered {name}: {seconds:.1f} s")
-    typer.echo(f"Total: {report.total_seconds:.1f} s")
+        _emit("timing", f"Rendered {name}: {seconds:.1f} s", stage="render", file=name, seconds=round(seconds, 3))
+    _emit("done", f"Total: {report.total_seconds:.1f} s", seconds=round(report.total_seconds, 3))
 
 
 @app.command()
 @_handle_errors
 def validate(
     data: Data = None,
+    config: Config = None,
     segment_by: SegmentBy = None,
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
@@ -226,9 +268,41 @@ def validate(
     from .formatting import quality_report
     from .source import resolve_source
 
-    settings = _settings(**locals())
-    result = check(resolve_source(data), settings, as_of=_as_of(as_of))
+    resolved = _resolve(config, data=data, segment_by=segment_by, time_zone=time_zone, max_excluded=max_excluded)
+    settings = resolved.settings()
+    result = check(resolve_source(resolved.get("data")), settings, as_of=_date(as_of))
     typer.echo(quality_report(result, settings.currency))
+
+
+@app.command("config")
+@_handle_errors
+def show_config(config: Config = None) -> None:
+    """Print every effective setting and where it came from: default, config file, environment variable
+    or command line (later ones win, in that order)."""
+    from .config import describe
+
+    resolved = _resolve(config)
+    resolved.settings()  # validates the combination, so errors show here rather than at 2 a.m.
+    typer.echo(f"Config file: {resolved.config_file or 'none (defaults and environment only)'}")
+    rows = describe(resolved)
+    widths = [max(len(row[i]) for row in rows) for i in range(2)]
+    for name, value, origin in rows:
+        typer.echo(f"  {name.ljust(widths[0])}  {value.ljust(widths[1])}  {origin}")
+
+
+@app.command()
+@_handle_errors
+def init(
+    path: Annotated[Path, typer.Option("--path", help="Where to write the file.")] = Path("scorecard.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a commented starter scorecard.toml with every setting and its default."""
+    from .config import STARTER
+
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; pass --force to overwrite it")
+    path.write_text(STARTER, encoding="utf-8")
+    typer.echo(f"Wrote {path}; edit it, then run `scorecard config` to check the effective settings.")
 
 
 @app.command()
@@ -238,14 +312,17 @@ def sample(
     customers: Annotated[int, typer.Option(help="Number of customers (about 13 orders each).")] = 4000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 7,
     segments: Annotated[int, typer.Option(help="Number of segments, 1–12.")] = 5,
+    through: Annotated[Optional[str], typer.Option(help="Last day of data, YYYY-MM-DD (default 2025-12-31); four years before it are generated.")] = None,
     format: Annotated[SampleFormat, typer.Option("--format", help="csv or parquet.")] = SampleFormat.csv,
     costs: Annotated[bool, typer.Option("--costs/--no-costs", help="Also write a cost-to-serve table.")] = True,
 ) -> None:
     """Generate realistic sample data: four years, segments that grow and shrink, seasonality, refunds,
     cancellations, closures, win-backs, referrals with notes and cost-to-serve events."""
-    from .sample import generate
+    from .sample import DEFAULT_END, generate, years_before
 
-    counts = generate(out, customers=customers, seed=seed, segments=segments, file_format=format.value, costs=costs)
+    end = _date(through, "--through") if through else DEFAULT_END
+    counts = generate(out, customers=customers, seed=seed, segments=segments, start=years_before(end, 4), end=end,
+                      file_format=format.value, costs=costs)  # fmt: skip
     typer.echo(f"Wrote {out}: " + ", ".join(f"{rows:,} {table}" for table, rows in counts.items()))
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 
 from . import metrics, validation
-from .errors import DataError, ScorecardError, UsageError
-from .models import INPUT_TABLES, ModelRunner
+from .errors import DataError, ScorecardError, StaleDataError, UsageError
+from .models import INPUT_TABLES, ModelRunner, Progress
 from .periods import Period, parse_period
 from .settings import Settings
 from .source import Source, load_source
@@ -55,12 +55,13 @@ def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_
         create table run_settings (
             window_days integer, change_threshold decimal(9, 6), core_quantile decimal(9, 6),
             top_quantile decimal(9, 6), core_threshold decimal(18, 2), top_threshold decimal(18, 2),
-            top_n integer, as_of date, time_zone varchar, gross_margin decimal(9, 6)
+            top_n integer, as_of date, time_zone varchar, gross_margin decimal(9, 6),
+            min_segment_customers integer
         )
         """
     )
     con.execute(
-        "insert into run_settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into run_settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             settings.window_days,
             settings.change_threshold,
@@ -72,8 +73,13 @@ def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_
             as_of,
             settings.time_zone,
             settings.gross_margin,
+            settings.min_segment_customers,
         ],
     )
+    # The segments that keep a scorecard of their own (empty: all of them).
+    con.execute("create table run_segments (segment varchar)")
+    if settings.segments:
+        con.executemany("insert into run_segments values (?)", [(name,) for name in settings.segments])
 
 
 def _create_run_periods(con: duckdb.DuckDBPyConnection, periods: list[Period]) -> None:
@@ -85,13 +91,13 @@ def _create_run_periods(con: duckdb.DuckDBPyConnection, periods: list[Period]) -
 
 
 def prepare(
-    con: duckdb.DuckDBPyConnection, source: Source, settings: Settings, as_of: date
+    con: duckdb.DuckDBPyConnection, source: Source, settings: Settings, as_of: date, progress: Progress | None = None
 ) -> tuple[ModelRunner, validation.DataQuality]:
     """Load, stage and check the source: everything that does not depend on the period."""
     load_source(con, source, settings.segment_by)
     _create_run_settings(con, settings, as_of)
     runner = ModelRunner(con)
-    runner.run(available=set(INPUT_TABLES - {"run_periods"}))
+    runner.run(available=set(INPUT_TABLES - {"run_periods"}), progress=progress)
     validation.check_structure(con, source)
     quality = validation.summarise(con, source)
     return runner, quality
@@ -132,6 +138,8 @@ def compute(
     *,
     as_of: date | None = None,
     today: date | None = None,
+    require_fresh_days: int | None = None,
+    progress: Progress | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> Result:
     """Run the whole metric engine and return the metrics document with what produced it."""
@@ -140,11 +148,16 @@ def compute(
     con = con or connect()
     timings = {}
     started = time.perf_counter()
-    runner, quality = prepare(con, source, settings, as_of)
+    runner, quality = prepare(con, source, settings, as_of, progress)
     validation.check_tolerance(quality, source, settings.max_excluded)
     timings["load_and_check"] = time.perf_counter() - started
 
     data_through = _data_through(con, source)
+    if require_fresh_days is not None and (as_of - data_through).days > require_fresh_days:
+        raise StaleDataError(
+            f"the newest order is from {data_through}, {(as_of - data_through).days} days before {as_of}; "
+            f"--require-fresh allows {require_fresh_days}. Check that the data export ran"
+        )
     period = parse_period(
         period_text, fiscal_year_start=settings.fiscal_year_start, data_through=data_through, today=as_of
     )
@@ -161,7 +174,7 @@ def compute(
 
     started = time.perf_counter()
     _create_run_periods(con, period.trend(settings.trend_periods))
-    runner.run(available=set(INPUT_TABLES))
+    runner.run(available=set(INPUT_TABLES), progress=progress)
     timings["models"] = time.perf_counter() - started
 
     document = metrics.build_document(con, period=period, data_through=data_through, settings=settings, quality=quality, source=source)

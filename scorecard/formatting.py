@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥", "CHF": "CHF ", "SEK": "SEK ", "NOK": "NOK "}
@@ -50,6 +51,42 @@ def percent(value: float | None, signed: bool = False, digits: int = 1) -> str:
 
 def ratio(value: float | None) -> str:
     return "–" if value is None else f"{value:.2f}×"
+
+
+_SWAPS = {
+    "1,234.56": None,
+    "1.234,56": str.maketrans({",": ".", ".": ","}),
+    "1 234,56": str.maketrans({",": "\u202f", ".": ","}),  # narrow no-break space between thousands
+}
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Number formatting in one currency and one number format, for the reports."""
+
+    currency: str = "EUR"
+    number_format: str = "1,234.56"
+
+    def _local(self, text: str) -> str:
+        swap = _SWAPS[self.number_format]
+        return text.translate(swap) if swap else text
+
+    def count(self, value: int, signed: bool = False) -> str:
+        return self._local(count(int(value), signed=signed))
+
+    def money(self, value, signed: bool = False, exact: bool = False) -> str:
+        return self._local(money(value, self.currency, signed=signed, exact=exact))
+
+    def percent(self, value, signed: bool = False, digits: int = 1) -> str:
+        return self._local(percent(value, signed=signed, digits=digits))
+
+    def ratio(self, value) -> str:
+        return self._local(ratio(value))
+
+    @classmethod
+    def for_document(cls, document: dict) -> Numbers:
+        settings = document["settings"]
+        return cls(settings["currency"], settings["number_format"])
 
 
 def summary_table(document: dict) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
@@ -22,8 +23,11 @@ _WORD = re.compile(r"[a-z_][a-z0-9_]*")
 
 # Tables the caller creates before running models.
 INPUT_TABLES = frozenset(
-    {"raw_customers", "raw_orders", "raw_referrals", "raw_costs", "run_settings", "run_periods"}
+    {"raw_customers", "raw_orders", "raw_referrals", "raw_costs", "run_settings", "run_segments", "run_periods"}
 )
+
+# progress(stage, done, total, item): told after each model, so a terminal can show a bar.
+Progress = Callable[[str, int, int, str], None]
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class ModelRunner:
         for path in sorted((folder / "macros").glob("*.sql")):
             con.execute(path.read_text())
 
-    def run(self, available: set[str]) -> list[str]:
+    def run(self, available: set[str], progress: Progress | None = None) -> list[str]:
         """Run every model not yet run whose inputs all exist; return the names run."""
         ran = []
         for name in self.order:
@@ -82,4 +86,6 @@ class ModelRunner:
             self.timings[name] = time.perf_counter() - started
             self.done.add(name)
             ran.append(name)
+            if progress:
+                progress("models", len(self.done), len(self.models), name)
         return ran

@@ -6,8 +6,10 @@ the tool's own packaged assets and data: URIs and refuses everything else, stopp
 
 from __future__ import annotations
 
+import base64
 import logging
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -59,14 +61,11 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
     )
 
-    @jinja2.pass_context
-    def money(context, value, signed=False, exact=False):
-        return formatting.money(value, context["currency"], signed=signed, exact=exact)
-
-    env.filters["money"] = money
-    env.filters["count"] = lambda value, signed=False: formatting.count(int(value), signed=signed)
-    env.filters["percent"] = lambda value, signed=False: formatting.percent(value, signed=signed)
-    env.filters["ratio"] = formatting.ratio
+    # Filters format with the document's currency and number format (the `numbers` in every context).
+    env.filters["money"] = jinja2.pass_context(lambda context, value, signed=False, exact=False: context["numbers"].money(value, signed, exact))
+    env.filters["count"] = jinja2.pass_context(lambda context, value, signed=False: context["numbers"].count(value, signed))
+    env.filters["percent"] = jinja2.pass_context(lambda context, value, signed=False: context["numbers"].percent(value, signed))
+    env.filters["ratio"] = jinja2.pass_context(lambda context, value: context["numbers"].ratio(value))
     return env
 
 
@@ -99,33 +98,72 @@ def _human_date(iso: str) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
-def verdict(card: dict, currency: str) -> str:
+def verdict(card: dict, numbers: formatting.Numbers) -> str:
     c, v = card["customers"], card["value"]
     direction = "grew" if c["net"] > 0 else "shrank" if c["net"] < 0 else "held steady"
     value_change = v["end"] - v["start"]
     nrr = card["rates"]["nrr"]
-    nrr_text = f" (net revenue retention {formatting.percent(nrr)})" if nrr is not None else ""
+    nrr_text = f" (net revenue retention {numbers.percent(nrr)})" if nrr is not None else ""
     return (
-        f"The customer base {direction}: {formatting.count(c['gained'])} customers gained, "
-        f"{formatting.count(c['lost'])} lost, net {formatting.count(c['net'], signed=True)}. "
-        f"Annual run-rate value {formatting.money(value_change, currency, signed=True)}{nrr_text}."
+        f"The customer base {direction}: {numbers.count(c['gained'])} customers gained, "
+        f"{numbers.count(c['lost'])} lost, net {numbers.count(c['net'], signed=True)}. "
+        f"Annual run-rate value {numbers.money(value_change, signed=True)}{nrr_text}."
     )
+
+
+TARGETS = (
+    # (target key, label, how to read the figure from a scorecard, how to show it)
+    ("net_customers", "Net customers", lambda card: card["customers"]["net"], "count"),
+    ("net_value", "Net value change", lambda card: card["value"]["end"] - card["value"]["start"], "money"),
+    ("nrr", "Net revenue retention", lambda card: card["rates"]["nrr"], "percent"),
+    ("grr", "Gross revenue retention", lambda card: card["rates"]["grr"], "percent"),
+    ("logo_retention", "Logo retention", lambda card: card["rates"]["logo_retention"], "percent"),
+    ("gain_loss_ratio", "Gained per lost", lambda card: card["rates"]["gain_loss_ratio"], "ratio"),
+)
+
+
+def targets(card: dict, configured: dict, numbers: formatting.Numbers) -> list[dict]:
+    """Traffic lights for the configured targets: met, missed, or no figure (a rate over nothing)."""
+    lights = []
+    for key, label, read, kind in TARGETS:
+        target = configured.get(key)
+        if target is None:
+            continue
+        figure = read(card)
+        show = {"count": lambda x: numbers.count(x, signed=True), "money": lambda x: numbers.money(x, signed=True),
+                "percent": numbers.percent, "ratio": numbers.ratio}[kind]  # fmt: skip
+        status = "none" if figure is None else "met" if Decimal(str(figure)) >= Decimal(str(target)) else "missed"
+        lights.append({"label": label, "figure": show(figure) if figure is not None else "–", "target": show(target), "status": status})
+    return lights
+
+
+def _logo(path: str | None) -> str | None:
+    """The configured logo as a data: URI (the renderer fetches nothing from disk or network)."""
+    if path is None:
+        return None
+    file = Path(path)
+    if not file.is_file():
+        raise ScorecardError(f"logo file {file} does not exist; fix [report] logo in the config")
+    if file.stat().st_size > 2_000_000:
+        raise ScorecardError(f"logo file {file} is larger than 2 MB; use a smaller image")
+    kind = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}[file.suffix.lower()]
+    return f"data:{kind};base64," + base64.b64encode(file.read_bytes()).decode("ascii")
 
 
 def _tone(value) -> str:
     return "good" if value > 0 else "bad" if value < 0 else ""
 
 
-def tiles(card: dict, currency: str) -> list[dict]:
+def tiles(card: dict, numbers: formatting.Numbers) -> list[dict]:
     c, v = card["customers"], card["value"]
-    money = lambda amount, signed=True: formatting.money(amount, currency, signed=signed)  # noqa: E731
+    money = lambda amount, signed=True: numbers.money(amount, signed=signed)  # noqa: E731
     return [
-        {"label": "Customers gained", "figure": formatting.count(c["gained"], signed=True), "tone": "good" if c["gained"] else "",
-         "detail": f"{formatting.count(c['new'])} new · {formatting.count(c['reactivated'])} won back"},
-        {"label": "Customers lost", "figure": formatting.count(-c["lost"], signed=True), "tone": "bad" if c["lost"] else "",
-         "detail": f"{formatting.count(c['lost_lapsed'])} lapsed · {formatting.count(c['lost_closed'])} closed"},
-        {"label": "Net customers", "figure": formatting.count(c["net"], signed=True), "tone": _tone(c["net"]),
-         "detail": f"{formatting.count(c['start'])} → {formatting.count(c['end'])} active customers"},
+        {"label": "Customers gained", "figure": numbers.count(c["gained"], signed=True), "tone": "good" if c["gained"] else "",
+         "detail": f"{numbers.count(c['new'])} new · {numbers.count(c['reactivated'])} won back"},
+        {"label": "Customers lost", "figure": numbers.count(-c["lost"], signed=True), "tone": "bad" if c["lost"] else "",
+         "detail": f"{numbers.count(c['lost_lapsed'])} lapsed · {numbers.count(c['lost_closed'])} closed"},
+        {"label": "Net customers", "figure": numbers.count(c["net"], signed=True), "tone": _tone(c["net"]),
+         "detail": f"{numbers.count(c['start'])} → {numbers.count(c['end'])} active customers"},
         {"label": "Value gained", "figure": money(v["new"] + v["reactivated"]), "tone": "good" if v["new"] + v["reactivated"] else "",
          "detail": f"run-rate of new {money(v['new'], False)} · won back {money(v['reactivated'], False)}"},
         {"label": "Value lost", "figure": money(-v["lost"]), "tone": "bad" if v["lost"] else "",
@@ -167,9 +205,9 @@ def migration(card: dict) -> dict:
     return {"columns": list(TO_LABELS.values()), "rows": rows, "totals": totals, "grand_total": sum(totals)}
 
 
-def definitions(settings: dict) -> list[tuple[str, str]]:
+def definitions(settings: dict, numbers: formatting.Numbers) -> list[tuple[str, str]]:
     window = settings["window_days"]
-    threshold = formatting.percent(settings["change_threshold"], digits=0)
+    threshold = numbers.percent(settings["change_threshold"], digits=0)
     return [
         ("Annual run-rate (value)", f"What a customer spent in the {window} days before a date: orders minus refunds, "
          "cancelled orders ignored. A closed account counts as zero."),
@@ -198,22 +236,26 @@ def _quality(document: dict) -> dict:
 
 def _common(document: dict, company: str) -> dict:
     period = document["period"]
+    numbers = formatting.Numbers.for_document(document)
     return {
         "company": company,
+        "numbers": numbers,
         "currency": document["settings"]["currency"],
+        "logo": _logo(document["settings"]["logo"]),
         "data_through": document["data_through"],
         "is_sample": document["sample_data"],
         "created": document["data_through"],  # fixed, so identical input gives identical bytes
         "period": {**period, "last_day": _last_day(period)},
         "period_title": _period_title(document),
         "settings": document["settings"],
-        "threshold": formatting.percent(document["settings"]["change_threshold"], digits=0),
+        "threshold": numbers.percent(document["settings"]["change_threshold"], digits=0),
         "source": "bundled sample data" if document["sample_data"] else "your data",
     }
 
 
 def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: jinja2.Environment) -> str:
     company = document["settings"]["company_name"]
+    numbers = formatting.Numbers.for_document(document)
     scope_title = card["segment"] if card["segment"] is not None else "Company"
     context = _common(document, company) | {
         "doc_title": f"{company} · {scope_title} scorecard · {document['period']['label']}",
@@ -224,11 +266,12 @@ def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: 
         "c": card["customers"],
         "v": card["value"],
         "rates": card["rates"],
-        "verdict": verdict(card, document["settings"]["currency"]),
-        "tiles": tiles(card, document["settings"]["currency"]),
+        "verdict": verdict(card, numbers),
+        "tiles": tiles(card, numbers),
+        "targets": targets(card, document["settings"]["targets"], numbers),
         "engagement": engagement(card),
         "migration": migration(card),
-        "definitions": definitions(document["settings"]),
+        "definitions": definitions(document["settings"], numbers),
         "quality": _quality(document),
         "charts": chart_uris,
     }
@@ -236,11 +279,11 @@ def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: 
 
 
 def scorecard_charts(document: dict, card: dict) -> dict[str, str]:
-    currency = document["settings"]["currency"]
+    numbers = formatting.Numbers.for_document(document)
     return {
-        "count_bridge": charts.data_uri(charts.count_bridge(card)),
-        "value_bridge": charts.data_uri(charts.value_bridge(card, currency)),
-        "trend": charts.data_uri(charts.gains_losses_trend(card)),
+        "count_bridge": charts.data_uri(charts.count_bridge(card, numbers)),
+        "value_bridge": charts.data_uri(charts.value_bridge(card, numbers)),
+        "trend": charts.data_uri(charts.gains_losses_trend(card, numbers)),
     }
 
 
@@ -270,7 +313,7 @@ def board_pack_html(document: dict, env: jinja2.Environment) -> str:
         "doc_title": f"{company} · customer scorecards · {document['period']['label']}",
         "description": f"Board pack: customers gained versus lost by segment, {document['period']['label']}",
         "running_title": f"Board pack · {_period_title(document)}",
-        "verdict": verdict(company_card, document["settings"]["currency"]),
+        "verdict": verdict(company_card, formatting.Numbers.for_document(document)),
         "comparison": comparison(document),
     }
     return env.get_template("board_pack.html").render(context)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from .engine import connect
@@ -30,6 +30,15 @@ OUTPUTS = {
     "referrals": ("sample_referrals", "referral_id, referrer_id, referred_customer_id, referred_at, note", "referral_id"),
     "costs": ("sample_costs", "customer_id, cost_date, amount, kind", "customer_id, cost_date, kind, amount"),
 }
+
+
+def years_before(end: date, years: int) -> date:
+    """The first day of a span of `years` whole years ending on `end` (2025-12-31 → 2022-01-01)."""
+    day = end + timedelta(days=1)
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
 
 
 def _sql_string(text: str) -> str:

@@ -8,6 +8,21 @@ from decimal import Decimal, InvalidOperation
 from .errors import UsageError
 
 
+NUMBER_FORMATS = ("1,234.56", "1.234,56", "1 234,56")
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Traffic-light targets for the headline figures; None = no light for that figure."""
+
+    net_customers: int | None = None
+    net_value: Decimal | None = None
+    nrr: Decimal | None = None
+    grr: Decimal | None = None
+    logo_retention: Decimal | None = None
+    gain_loss_ratio: Decimal | None = None
+
+
 @dataclass(frozen=True)
 class Settings:
     window_days: int = 365
@@ -24,8 +39,13 @@ class Settings:
     gross_margin: Decimal | None = None
     company_name: str | None = None  # None: "Sample Co." for the sample, else the data folder's name
     currency: str = "EUR"
+    number_format: str = "1,234.56"
+    logo: str | None = None
     redact: bool = False
-    extra: dict = field(default_factory=dict, compare=False)
+    # Segments with their own scorecard: a list, or a minimum size; the rest become "Other segments".
+    segments: tuple[str, ...] | None = None
+    min_segment_customers: int | None = None
+    targets: Targets = field(default_factory=Targets)
 
     def __post_init__(self) -> None:
         if self.window_days < 1:
@@ -51,16 +71,23 @@ class Settings:
             raise UsageError(f"--gross-margin must be a fraction like 0.35, got {self.gross_margin}")
         if not self.segment_by.strip():
             raise UsageError("--segment-by needs a column name")
+        if self.number_format not in NUMBER_FORMATS:
+            raise UsageError(f"number format must be one of {', '.join(NUMBER_FORMATS)}, got {self.number_format!r}")
+        if self.min_segment_customers is not None and self.min_segment_customers < 1:
+            raise UsageError("[segments] min_customers must be at least 1")
+        if self.logo is not None and not self.logo.lower().endswith((".png", ".jpg", ".jpeg", ".svg")):
+            raise UsageError(f"logo must be a .png, .jpg or .svg file, got {self.logo}")
 
     def as_json(self) -> dict:
         """The settings as they appear in metrics.json and manifest.json."""
         values = asdict(self)
-        values.pop("extra")
         values["change_threshold"] = float(self.change_threshold)
         values["tier_quantiles"] = [float(q) for q in self.tier_quantiles]
         values["tier_thresholds"] = [float(t) for t in self.tier_thresholds] if self.tier_thresholds else None
         values["max_excluded"] = float(self.max_excluded)
         values["gross_margin"] = float(self.gross_margin) if self.gross_margin is not None else None
+        values["segments"] = list(self.segments) if self.segments is not None else None
+        values["targets"] = {k: (float(v) if isinstance(v, Decimal) else v) for k, v in values["targets"].items()}
         return values
 
 

@@ -1,0 +1,300 @@
+"""Effective settings from four layers, later ones winning: defaults < scorecard.toml < SCORECARD_*
+environment variables < command-line options. Each value remembers where it came from.
+
+The config file is `--config PATH`, else $SCORECARD_CONFIG, else `scorecard.toml` in the working
+directory. Paths inside it are relative to the file, so cron can run from anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import UsageError
+from .settings import NUMBER_FORMATS, Settings, Targets, parse_fraction, parse_pair
+
+CONFIG_NAME = "scorecard.toml"
+
+
+def _integer(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise UsageError(f"{name} must be a whole number, got {value!r}")
+    try:
+        return int(value)
+    except ValueError:
+        raise UsageError(f"{name} must be a whole number, got {value!r}") from None
+
+
+def _fraction(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise UsageError(f"{name} must be a number like 0.10, got {value!r}")
+    return parse_fraction(str(value), name)
+
+
+def _pair(value, name):
+    if isinstance(value, list):
+        if len(value) != 2:
+            raise UsageError(f"{name} takes two numbers, like [0.5, 0.8]; got {value!r}")
+        return _fraction(value[0], name), _fraction(value[1], name)
+    if isinstance(value, str):
+        return parse_pair(value, name)
+    raise UsageError(f"{name} takes two numbers, like [0.5, 0.8]; got {value!r}")
+
+
+def _text(value, name):
+    if not isinstance(value, str) or not value.strip():
+        raise UsageError(f"{name} must be a non-empty text, got {value!r}")
+    return value.strip()
+
+
+def _boolean(value, name):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    raise UsageError(f"{name} must be true or false, got {value!r}")
+
+
+def _text_list(value, name):
+    if isinstance(value, str):
+        value = [part.strip() for part in value.split(",") if part.strip()]
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
+        raise UsageError(f"{name} must be a list of segment names, like [\"SMB\", \"Enterprise\"]; got {value!r}")
+    return tuple(item.strip() for item in value)
+
+
+def _number_format(value, name):
+    value = _text(value, name)
+    if value not in NUMBER_FORMATS:
+        raise UsageError(f"{name} must be one of {', '.join(NUMBER_FORMATS)}; got {value!r}")
+    return value
+
+
+def _money(value, name):
+    return _fraction(value, name)  # an amount, not a fraction, but parsed the same way
+
+
+# The TOML types each parser accepts in the config file (environment and command line give text).
+TOML_TYPES = {
+    "_integer": ((int,), "a whole number"),
+    "_fraction": ((int, float), "a number"),
+    "_money": ((int, float), "a number"),
+    "_pair": ((list,), "a list of two numbers"),
+    "_text": ((str,), "a quoted text"),
+    "_number_format": ((str,), "a quoted text"),
+    "_boolean": ((bool,), "true or false"),
+    "_text_list": ((list,), "a list of quoted names"),
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str  # flat name: Settings field, run option, or targets.<name>
+    section: str  # [section] in scorecard.toml
+    key: str  # key inside the section
+    parse: Callable
+    help: str
+    is_path: bool = False
+
+    def from_toml(self, value, where: str):
+        types, expected = TOML_TYPES[self.parse.__name__]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            raise UsageError(f"{where}: {self.toml_name} must be {expected}, got {value!r}")
+        return self.parse(value, f"{where}: {self.toml_name}")
+
+    @property
+    def toml_name(self) -> str:
+        return f"[{self.section}] {self.key}"
+
+    @property
+    def env_name(self) -> str:
+        return "SCORECARD_" + self.name.replace(".", "_").upper()
+
+
+OPTIONS = (
+    Option("data", "data", "source", _text, "folder of CSV/Parquet files or a DuckDB file", is_path=True),
+    Option("out", "output", "folder", _text, "where <period label>/ folders are written", is_path=True),
+    Option("company_name", "report", "company", _text, "company name on every page"),
+    Option("currency", "report", "currency", _text, "reporting currency code: EUR, USD, GBP…"),
+    Option("number_format", "report", "number_format", _number_format, "how numbers look: 1,234.56 or 1.234,56 or 1 234,56"),
+    Option("time_zone", "report", "time_zone", _text, "IANA time zone that order timestamps are dated in"),
+    Option("logo", "report", "logo", _text, "PNG, JPEG or SVG logo for the first page", is_path=True),
+    Option("redact", "report", "redact", _boolean, "replace customer names by pseudonyms"),
+    Option("fiscal_year_start", "periods", "fiscal_year_start", _integer, "first month of the fiscal year, 1–12"),
+    Option("require_fresh", "periods", "require_fresh_days", _integer, "fail (exit 3) when the last order is older than this many days"),
+    Option("window_days", "metrics", "window_days", _integer, "value window W in days"),
+    Option("change_threshold", "metrics", "change_threshold", _fraction, "change threshold t for grew/declined"),
+    Option("tier_quantiles", "metrics", "tier_quantiles", _pair, "core and top tier quantiles"),
+    Option("tier_thresholds", "metrics", "tier_thresholds", _pair, "fixed core and top tier thresholds in money"),
+    Option("trend_periods", "metrics", "trend_periods", _integer, "periods in the trend"),
+    Option("top_n", "metrics", "top_n", _integer, "length of the top-lost and top-decliner lists"),
+    Option("max_excluded", "metrics", "max_excluded", _fraction, "largest share of a table's rows that may be excluded"),
+    Option("gross_margin", "metrics", "gross_margin", _fraction, "gross margin for profitability (with a costs table)"),
+    Option("segment_by", "segments", "column", _text, "customers column that defines segments"),
+    Option("segments", "segments", "only", _text_list, "segments with a scorecard of their own; the rest become \"Other segments\""),
+    Option("min_segment_customers", "segments", "min_customers", _integer, "segments with fewer customers become \"Other segments\""),
+    Option("targets.net_customers", "targets", "net_customers", _integer, "traffic light: net customers at least this"),
+    Option("targets.net_value", "targets", "net_value", _money, "traffic light: net value change at least this"),
+    Option("targets.nrr", "targets", "nrr", _fraction, "traffic light: net revenue retention at least this (1.0 = 100 %)"),
+    Option("targets.grr", "targets", "grr", _fraction, "traffic light: gross revenue retention at least this"),
+    Option("targets.logo_retention", "targets", "logo_retention", _fraction, "traffic light: logo retention at least this"),
+    Option("targets.gain_loss_ratio", "targets", "gain_loss_ratio", _fraction, "traffic light: customers gained per customer lost at least this"),
+)
+BY_NAME = {option.name: option for option in OPTIONS}
+BY_TOML = {(option.section, option.key): option for option in OPTIONS}
+RUN_OPTIONS = ("data", "out", "require_fresh")
+
+
+@dataclass
+class Resolved:
+    values: dict[str, object] = field(default_factory=dict)
+    origins: dict[str, str] = field(default_factory=dict)
+    config_file: Path | None = None
+
+    def settings(self) -> Settings:
+        fields = {k: v for k, v in self.values.items() if k not in RUN_OPTIONS and not k.startswith("targets.")}
+        targets = Targets(**{k.removeprefix("targets."): v for k, v in self.values.items() if k.startswith("targets.")})
+        return Settings(**fields, targets=targets)
+
+    def get(self, name: str, default=None):
+        return self.values.get(name, default)
+
+
+def find_config(explicit: str | os.PathLike | None, env: Mapping[str, str], cwd: Path) -> Path | None:
+    if explicit is not None:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise UsageError(f"config file {path} does not exist")
+        return path.resolve()
+    if env.get("SCORECARD_CONFIG"):
+        path = Path(env["SCORECARD_CONFIG"]).expanduser()
+        if not path.is_file():
+            raise UsageError(f"SCORECARD_CONFIG points at {path}, which does not exist")
+        return path.resolve()
+    candidate = cwd / CONFIG_NAME
+    return candidate.resolve() if candidate.is_file() else None
+
+
+def read_config(path: Path) -> dict[str, object]:
+    """The file's values by flat option name; unknown keys and wrong types are errors naming the key."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise UsageError(f"{path}: not valid TOML ({error})") from None
+    values = {}
+    for section, table in document.items():
+        if not isinstance(table, dict):
+            raise UsageError(f"{path}: unknown key {section!r} at the top level; settings live in sections like [metrics]")
+        for key, value in table.items():
+            option = BY_TOML.get((section, key))
+            if option is None:
+                known = ", ".join(o.key for o in OPTIONS if o.section == section) or "none: unknown section"
+                raise UsageError(f"{path}: unknown key [{section}] {key} (known keys in [{section}]: {known})")
+            parsed = option.from_toml(value, str(path))
+            if option.is_path:
+                parsed = str((path.parent / Path(parsed).expanduser()).resolve())
+            values[option.name] = parsed
+    return values
+
+
+def resolve(cli: Mapping[str, object], *, config: str | os.PathLike | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Resolved:
+    """Defaults < config file < environment < command line. `cli` holds options the user gave (None = not given)."""
+    env = os.environ if env is None else env
+    cwd = cwd or Path.cwd()
+    resolved = Resolved(config_file=find_config(config, env, cwd))
+    if resolved.config_file:
+        for name, value in read_config(resolved.config_file).items():
+            resolved.values[name], resolved.origins[name] = value, str(resolved.config_file)
+    for option in OPTIONS:
+        if env.get(option.env_name, "").strip():
+            value = option.parse(env[option.env_name], option.env_name)
+            if option.is_path:
+                value = str((cwd / Path(value).expanduser()).resolve())
+            resolved.values[option.name], resolved.origins[option.name] = value, f"environment {option.env_name}"
+    for name, value in cli.items():
+        if value is None:
+            continue
+        option = BY_NAME[name]
+        value = option.parse(value, "--" + name.replace("_", "-"))
+        if option.is_path:
+            value = str((cwd / Path(value).expanduser()).resolve())
+        resolved.values[name], resolved.origins[name] = value, "command line"
+    return resolved
+
+
+def describe(resolved: Resolved) -> list[tuple[str, str, str]]:
+    """(setting, value, origin) for every option, defaults included: what `scorecard config` prints."""
+    defaults = Settings()
+    rows = []
+    for option in OPTIONS:
+        if option.name in resolved.values:
+            value, origin = resolved.values[option.name], resolved.origins[option.name]
+        elif option.name.startswith("targets."):
+            value, origin = None, "default (no target)"
+        elif option.name in RUN_OPTIONS:
+            value, origin = {"data": "bundled sample", "out": "./scorecards", "require_fresh": None}[option.name], "default"
+        else:
+            value, origin = getattr(defaults, option.name), "default"
+        rows.append((option.toml_name, _show(value), origin))
+    return rows
+
+
+def _show(value) -> str:
+    if value is None:
+        return "(not set)"
+    if isinstance(value, tuple):
+        return ", ".join(_show(v) for v in value)
+    return str(value)
+
+
+STARTER = '''# scorecard.toml: settings for `scorecard build` and `scorecard metrics`.
+# Precedence: built-in defaults < this file < SCORECARD_* environment variables < command-line options.
+# `scorecard config` shows the effective value of every setting and where it came from.
+# Paths are relative to this file.
+
+[data]
+# Folder of customers.csv, orders.csv (and optional referrals.csv, costs.csv) — or .parquet — or a DuckDB file.
+# Leave it out to use the bundled sample data.
+# source = "data"
+
+[output]
+folder = "scorecards"              # each period goes to <folder>/<period label>/
+
+[report]
+company = "Your Company"
+currency = "EUR"                   # EUR, USD, GBP, CHF, …
+number_format = "1,234.56"         # or "1.234,56" or "1 234,56"
+time_zone = "UTC"                  # order timestamps are dated in this time zone
+# logo = "logo.png"                # PNG, JPEG or SVG, shown on the first page
+# redact = false                   # true: customer names become stable pseudonyms in every output
+
+[periods]
+fiscal_year_start = 1              # 4 = fiscal year starts in April; FY2026 = Apr 2025 – Mar 2026
+# require_fresh_days = 3           # fail with exit code 3 if the last order is older than this
+
+[metrics]
+window_days = 365                  # value window W: run-rate = sum of the last W days of orders
+change_threshold = 0.10            # retained customers grew/declined when run-rate moved beyond ±10 %
+tier_quantiles = [0.5, 0.8]        # core and top tiers by run-rate quantile
+# tier_thresholds = [1000, 5000]   # or fixed money thresholds for core and top
+trend_periods = 8
+top_n = 10
+max_excluded = 0.05                # stop when more than 5 % of a table's rows would be excluded
+# gross_margin = 0.35              # with a costs table: margin on revenue for the profitability page
+
+[segments]
+column = "segment"                 # the customers column that defines segments
+# only = ["Enterprise", "SMB"]     # segments with their own scorecard; the rest become "Other segments"
+# min_customers = 50               # or: segments with fewer customers become "Other segments"
+
+[targets]
+# Traffic lights on the headline figures (leave out to show none).
+net_customers = 0                  # net customers gained at least 0
+nrr = 1.0                          # net revenue retention at least 100 %
+# net_value = 0
+# logo_retention = 0.9
+# gain_loss_ratio = 1.0
+'''
