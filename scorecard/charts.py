@@ -170,3 +170,38 @@ def gains_losses_trend(card: dict, numbers: formatting.Numbers, width: int = 640
         width=width, height=height, title="Gained versus lost, last periods (line: net)"
     )
     return to_svg(chart)
+
+
+def whale_curve(profitability: dict, numbers: formatting.Numbers, width: int = 600, height: int = 210) -> str:
+    """Cumulative profit against the share of customers, most profitable first, with the peak marked.
+    In % of total profit when the total is positive; in money otherwise (a share of a loss misleads)."""
+    as_share = profitability["total_profit"] > 0
+    points = [{"customers": 0.0, "profit": 0.0}] + [
+        {"customers": p["customers_share"], "profit": p["profit_share"] if as_share else float(p["cumulative_profit"])}
+        for p in profitability["curve"]
+    ]
+    peak = profitability["peak"]
+    peak_y = peak["profit_share"] if as_share else float(peak["profit"])
+    peak_label = (
+        f"peak: top {numbers.percent(peak['customers_share'], digits=0)} earn {numbers.percent(peak['profit_share'], digits=0)}"
+        if as_share
+        else f"peak: {numbers.money(peak['profit'])}"
+    )
+    y_axis = alt.Axis(format=".0%" if as_share else "~s", tickCount=5, title="cumulative profit" + (" (% of total)" if as_share else ""))
+    x = alt.X("customers:Q", axis=alt.Axis(format=".0%", title="customers, most profitable first"), scale=alt.Scale(domain=[0, 1]))
+    line = alt.Chart(alt.Data(values=points)).mark_line(color=GAIN, strokeWidth=2.5).encode(x=x, y=alt.Y("profit:Q", axis=y_axis))
+    marks = [{"customers": peak["customers_share"] or 0.0, "profit": peak_y, "text": peak_label}]
+    peak_point = alt.Chart(alt.Data(values=marks)).mark_point(filled=True, size=70, color=INK).encode(x=x, y="profit:Q")
+    # The label sits on whichever side of the peak has room.
+    right_side = (peak["customers_share"] or 0.0) < 0.6
+    peak_text = alt.Chart(alt.Data(values=marks)).mark_text(
+        dy=-10, fontSize=10, color=INK, align="left" if right_side else "right", dx=6 if right_side else -6
+    ).encode(x=x, y="profit:Q", text="text:N")
+    break_even = alt.Chart(alt.Data(values=marks)).mark_rule(color=LOSS, strokeDash=[4, 3]).encode(x=x)
+    layers = [line, break_even, peak_point, peak_text]
+    if as_share:
+        total = alt.Chart(alt.Data(values=[{"profit": 1.0, "customers": 0.45, "text": "100 % = total profit"}]))
+        layers.append(total.mark_rule(color="#999").encode(y="profit:Q"))
+        layers.append(total.mark_text(align="left", dy=10, fontSize=9, color="#666").encode(x=x, y="profit:Q", text="text:N"))
+    chart = alt.layer(*layers).properties(width=width, height=height, title="Whale curve: who creates and who destroys profit (dashed: break-even)")
+    return to_svg(chart)

@@ -177,7 +177,17 @@ def compute(
     runner.run(available=set(INPUT_TABLES), progress=progress)
     timings["models"] = time.perf_counter() - started
 
-    document = metrics.build_document(con, period=period, data_through=data_through, settings=settings, quality=quality, source=source)
+    has_costs = "costs" in source.tables
+    has_margin = settings.gross_margin is not None or con.execute("select count(margin) from int_orders").fetchone()[0] > 0
+    document = metrics.build_document(
+        con, period=period, data_through=data_through, settings=settings, quality=quality, source=source,
+        with_profitability=has_costs and has_margin,
+    )  # fmt: skip
+    if has_costs and not has_margin:
+        document["notes"].append(
+            "A costs table was given but no gross margin, so profitability is not shown: "
+            "set --gross-margin (or [metrics] gross_margin), or add a margin column to the orders."
+        )
     broken = metrics.check_invariants(document)
     if broken:  # a bug, never a data problem: refuse to publish figures that do not add up
         raise ScorecardError("internal check failed, no output written: " + "; ".join(broken[:3]) + " (please report this)")

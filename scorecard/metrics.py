@@ -50,7 +50,50 @@ def _by_scorecard(rows: list[dict]) -> dict[str, list[dict]]:
     return grouped
 
 
-def build_document(con, *, period, data_through: date, settings, quality, source) -> dict:
+def _profitability(con) -> dict[str, dict]:
+    """The profitability key of each scorecard (SPEC §3.8), by scorecard."""
+    summaries = {row["scorecard"]: row for row in _rows(con, "select * from mart_profitability")}
+    curves = _by_scorecard(_rows(con, "select * from mart_whale_curve order by scorecard, position"))
+    kinds = _by_scorecard(_rows(con, "select * from mart_cost_by_kind order by scorecard, amount desc, kind"))
+    destroyers = _by_scorecard(_rows(con, "select * from mart_top_destroyers order by scorecard, rank"))
+    result = {}
+    for key, s in summaries.items():
+        result[key] = {
+            "customers": int(s["customers"]),
+            "revenue": money(s["revenue"]),
+            "gross_profit": money(s["gross_profit"]),
+            "cost_to_serve": money(s["cost_to_serve"]),
+            "total_profit": money(s["total_profit"]),
+            "peak": {
+                "customers": int(s["peak_customers"]),
+                "customers_share": _rate(s["peak_customers_share"]),
+                "profit": money(s["peak_profit"]),
+                "profit_share": _rate(s["peak_profit_share"]),
+            },
+            "destroyers": {
+                "customers": int(s["destroyers"]),
+                "customers_share": _rate(s["destroyers_share"]),
+                "profit_eroded": money(s["profit_eroded"]),
+            },
+            "cost_by_kind": [
+                {"kind": k["kind"], "amount": money(k["amount"]), "customers": int(k["customers"])} for k in kinds[key]
+            ],
+            "top_destroyers": [
+                {"customer_id": d["customer_id"], "name": d["name"], "revenue": money(d["revenue"]),
+                 "cost_to_serve": money(d["cost_to_serve"]), "profit": money(d["profit"]),
+                 "main_cost_kind": d["main_cost_kind"], "main_cost": money(d["main_cost"]) if d["main_cost"] is not None else None}
+                for d in destroyers[key]
+            ],  # fmt: skip
+            "curve": [
+                {"customers_share": _rate(p["customers_share"]), "cumulative_profit": money(p["cumulative_profit"]),
+                 "profit_share": _rate(p["profit_share"])}
+                for p in curves[key]
+            ],  # fmt: skip
+        }
+    return result
+
+
+def build_document(con, *, period, data_through: date, settings, quality, source, with_profitability: bool = False) -> dict:
     scorecard_rows = _rows(con, "select * from mart_scorecards order by scope, segment")
     migration = _by_scorecard(_rows(con, "select * from mart_migration order by scorecard, from_order, to_order"))
     within = _by_scorecard(_rows(con, "select * from mart_tier_movement order by scorecard, tier_order"))
@@ -58,6 +101,7 @@ def build_document(con, *, period, data_through: date, settings, quality, source
     decliners = _by_scorecard(_rows(con, "select * from mart_top_decliners order by scorecard, rank"))
     highlights = _by_scorecard(_rows(con, "select * from mart_referral_highlights order by scorecard, rank"))
     trend = _by_scorecard(_rows(con, "select * from mart_trend order by scorecard, period_index"))
+    profitability = _profitability(con) if with_profitability else {}
 
     scorecards = []
     for row in scorecard_rows:
@@ -130,7 +174,7 @@ def build_document(con, *, period, data_through: date, settings, quality, source
                     }
                     for t in trend[key]
                 ],
-                "profitability": None,  # filled in when a costs table is present
+                "profitability": profitability.get(key),  # None without a costs table
             }
         )
     # Company first, then segments by name (the query orders scope 'company' before 'segment').
@@ -149,6 +193,7 @@ def build_document(con, *, period, data_through: date, settings, quality, source
         "settings": settings.as_json() | {"company_name": settings.company_name or source.default_company_name},
         "scorecards": scorecards,
         "data_quality": quality_document(quality, data_through),
+        "notes": [],
     }
 
 
@@ -207,12 +252,11 @@ def flatten(scorecard: dict) -> list[tuple[str, object]]:
         pairs.append((f"migration.{cell['from']}.{cell['to']}.customers", cell["customers"]))
         pairs.append((f"migration.{cell['from']}.{cell['to']}.value", cell["value"]))
     pairs += [(f"referrals.{name}", value) for name, value in scorecard["referrals"].items() if name != "highlights"]
-    if scorecard.get("profitability"):
-        pairs += [
-            (f"profitability.{name}", value)
-            for name, value in scorecard["profitability"].items()
-            if not isinstance(value, (list, dict))
-        ]
+    for name, value in (scorecard.get("profitability") or {}).items():
+        if isinstance(value, dict):
+            pairs += [(f"profitability.{name}.{key}", inner) for key, inner in value.items()]
+        elif not isinstance(value, list):
+            pairs.append((f"profitability.{name}", value))
     return pairs
 
 

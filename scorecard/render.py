@@ -272,6 +272,8 @@ def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: 
         "engagement": engagement(card),
         "migration": migration(card),
         "definitions": definitions(document["settings"], numbers),
+        "profitability": profitability(card, document["settings"], numbers),
+        "notes": document["notes"],
         "quality": _quality(document),
         "charts": chart_uris,
     }
@@ -280,11 +282,37 @@ def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: 
 
 def scorecard_charts(document: dict, card: dict) -> dict[str, str]:
     numbers = formatting.Numbers.for_document(document)
-    return {
+    uris = {
         "count_bridge": charts.data_uri(charts.count_bridge(card, numbers)),
         "value_bridge": charts.data_uri(charts.value_bridge(card, numbers)),
         "trend": charts.data_uri(charts.gains_losses_trend(card, numbers)),
     }
+    if card["profitability"]:
+        uris["whale_curve"] = charts.data_uri(charts.whale_curve(card["profitability"], numbers))
+    return uris
+
+
+def profitability(card: dict, settings: dict, numbers: formatting.Numbers) -> dict | None:
+    """The plain-words headline of the profitability page."""
+    p = card["profitability"]
+    if p is None:
+        return None
+    destroyers = p["destroyers"]
+    destroy = (
+        f"{numbers.percent(destroyers['customers_share'], digits=0)} of customers destroy {numbers.money(destroyers['profit_eroded'])}"
+        if destroyers["customers"]
+        else "no customer destroys value"
+    )
+    if p["total_profit"] > 0:
+        headline = (
+            f"The top {numbers.percent(p['peak']['customers_share'], digits=0)} of customers earn "
+            f"{numbers.percent(p['peak']['profit_share'], digits=0)} of profit; {destroy}."
+        )
+    else:
+        headline = f"Customers lost money overall: profit {numbers.money(p['total_profit'], signed=True)}; {destroy}."
+    margin = settings["gross_margin"]
+    margin_note = f"{numbers.percent(margin, digits=0)}, orders' own margins where given" if margin is not None else "each order's own margin"
+    return {"headline": headline, "margin_note": margin_note}
 
 
 def comparison(document: dict) -> list[dict]:

@@ -14,7 +14,7 @@ def test_parquet_and_duckdb_sources_match_csv(tmp_path):
     parquet.mkdir()
     database = tmp_path / "shop.duckdb"
     con = duckdb.connect(str(database))
-    for table in ("customers", "orders", "referrals"):
+    for table in ("customers", "orders", "referrals", "costs"):
         # Typed columns, as a warehouse export would have them.
         con.execute(f"create table {table} as select * from read_csv('{sample / (table + '.csv')}')")
         con.execute(f"copy {table} to '{parquet / (table + '.parquet')}' (format parquet)")

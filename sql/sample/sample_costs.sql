@@ -1,33 +1,49 @@
--- sample_costs — grain: generated cost-to-serve event. Shipping on every purchase, handling on every
--- refund, onboarding for contract customers, and support contacts: a few for most customers, many for
--- the 12 % who are expensive to serve — so the whale curve has a real peak.
+-- sample_costs — grain: generated cost-to-serve event. Shipping on every purchase (a fixed part that
+-- small orders feel most), handling on every refund, onboarding for contract customers, account
+-- management for high-touch contract customers, and support contacts: a few for most customers, many for
+-- the 15 % who are expensive to serve. So a minority destroys value and the whale curve has a real peak.
 with settings as (select * from sample_settings),
 
 shipping as (
-    select customer_id, order_date as cost_date, round(4.50 + 0.03 * amount, 2)::decimal(18, 2) as amount, 'shipping' as kind
+    select customer_id, order_date as cost_date, round(6.90 + 0.04 * amount, 2)::decimal(18, 2) as amount, 'shipping' as kind
     from sample_orders
     where amount > 0 and status <> 'cancelled'
 ),
 
 returns as (
-    select customer_id, order_date as cost_date, round(12.00 + 0.05 * -amount, 2)::decimal(18, 2), 'returns'
+    select customer_id, order_date as cost_date, round(25.00 + 0.10 * -amount, 2)::decimal(18, 2), 'returns'
     from sample_orders
     where amount < 0
 ),
 
 onboarding as (
-    select customer_id, signup_date, 650.00::decimal(18, 2), 'onboarding'
+    select customer_id, signup_date, 900.00::decimal(18, 2), 'onboarding'
     from sample_customers
     where is_contract
+),
+
+account_management as (
+    -- quarterly, 5–15 % of the customer's usual quarterly spend
+    select
+        customers.customer_id,
+        customers.signup_date + (91 * quarter_number)::integer as cost_date,
+        round(customers.order_value * 91 / customers.interval_days
+              * (0.05 + 0.10 * uniform(customers.seed, customers.id, 'account' || quarter_number)), 2)::decimal(18, 2),
+        'account management'
+    from sample_customers as customers
+    cross join unnest(range(greatest(0, (least(customers.first_life_end, customers.end_date) - customers.signup_date) // 91)::integer))
+        as quarters(quarter_number)
+    where customers.is_contract and uniform(customers.seed, customers.id, 'high_touch') < 0.3
 ),
 
 support_needs as (
     select
         customers.*,
+        uniform(settings.seed, customers.id, 'needy') < 0.15 as needy,
         case
-            when uniform(settings.seed, customers.id, 'needy') < 0.12
-                then 6 + floor(uniform(settings.seed, customers.id, 'contacts') * 30)::integer
-            else floor(uniform(settings.seed, customers.id, 'contacts') * 3)::integer
+            when uniform(settings.seed, customers.id, 'needy') < 0.15
+                then 10 + floor(uniform(settings.seed, customers.id, 'contacts') * 40)::integer
+            else floor(uniform(settings.seed, customers.id, 'contacts') * 4)::integer
         end as contacts
     from sample_customers as customers
     cross join settings
@@ -39,7 +55,8 @@ support as (
         signup_date + floor(
             uniform(seed, id, 'contact_date' || contact) * greatest(1, least(first_life_end, end_date) - signup_date)
         )::integer as cost_date,
-        round(18 + uniform(seed, id, 'contact_cost' || contact) * 40, 2)::decimal(18, 2),
+        round(case when needy then 60 + uniform(seed, id, 'contact_cost' || contact) * 100
+                   else 25 + uniform(seed, id, 'contact_cost' || contact) * 40 end, 2)::decimal(18, 2),
         'support'
     from support_needs
     cross join unnest(range(contacts)) as numbers(contact)
@@ -48,4 +65,5 @@ support as (
 select * from shipping
 union all select * from returns
 union all select * from onboarding
+union all select * from account_management
 union all select * from support

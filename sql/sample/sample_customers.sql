@@ -68,6 +68,7 @@ final as (
         segment_order,
         is_contract,
         seasonality,
+        gross_margin,
         signup_date,
         signup_date + greatest(20, floor(-ln(1 - u_life) / hazard * 365))::integer as first_life_end,
         u_winback < 0.35 as may_win_back,

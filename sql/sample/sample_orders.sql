@@ -1,11 +1,12 @@
 -- sample_orders — grain: generated order row. Purchases at each customer's rhythm through each of their
--- lifetimes, with seasonal amounts, 2 % cancelled orders and 4 % later refunds (negative amounts).
+-- lifetimes, with seasonal amounts, the segment's gross margin (±5 points), 2 % cancelled orders and
+-- 4 % later refunds (negative amounts).
 with lives as (
-    select id, customer_id, seed, end_date, seasonality, interval_days, order_value, 1 as life,
+    select id, customer_id, seed, end_date, seasonality, gross_margin, interval_days, order_value, 1 as life,
         signup_date as life_start, least(first_life_end, end_date) as life_end
     from sample_customers
     union all
-    select id, customer_id, seed, end_date, seasonality, interval_days, order_value, 2,
+    select id, customer_id, seed, end_date, seasonality, gross_margin, interval_days, order_value, 2,
         second_life_start, least(second_life_start + second_life_days, end_date)
     from sample_customers
     where second_life_start is not null
@@ -39,6 +40,7 @@ priced as (
             * exp(0.25 * normal(seed, id, 'amount' || life || ':' || purchase_number)),
             2
         )::decimal(18, 2) as amount,
+        round(gross_margin - 0.05 + 0.1 * uniform(seed, id, 'margin' || life || ':' || purchase_number), 3)::decimal(5, 3) as margin,
         uniform(seed, id, 'status' || life || ':' || purchase_number) as u_status,
         uniform(seed, id, 'refund' || life || ':' || purchase_number) as u_refund,
         uniform(seed, id, 'refund_size' || life || ':' || purchase_number) as u_refund_size
@@ -59,15 +61,16 @@ refunds as (
         customer_id,
         order_date + 3 + floor(u_refund * 500)::integer % 20 as order_date,
         -round(amount * (0.2 + 0.8 * u_refund_size), 2)::decimal(18, 2) as amount,
+        margin,
         'completed' as status,
         end_date
     from numbered
     where u_refund < 0.04 and u_status >= 0.02
 )
 
-select order_id, customer_id, order_date, amount, case when u_status < 0.02 then 'cancelled' else 'completed' end as status
+select order_id, customer_id, order_date, amount, margin, case when u_status < 0.02 then 'cancelled' else 'completed' end as status
 from numbered
 union all
-select order_id, customer_id, order_date, amount, status
+select order_id, customer_id, order_date, amount, margin, status
 from refunds
 where order_date <= end_date

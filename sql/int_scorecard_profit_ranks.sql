@@ -1,0 +1,17 @@
+-- int_scorecard_profit_ranks — grain: scorecard × customer of int_customer_profit. Customers sorted by
+-- profit (highest first, ties by customer_id) with the running total: the whale curve (SPEC §3.8).
+with memberships as (
+    select 'company' as scorecard, * from int_customer_profit
+    union all
+    select 'segment:' || segment, * from int_customer_profit
+)
+
+select
+    *,
+    row_number() over (partition by scorecard order by profit desc, customer_id) as position,
+    count(*) over (partition by scorecard) as population,
+    sum(profit) over (
+        partition by scorecard order by profit desc, customer_id rows between unbounded preceding and current row
+    ) as cumulative_profit,
+    sum(profit) over (partition by scorecard) as total_profit
+from memberships
