@@ -40,6 +40,7 @@ def connect(temp_dir: str | os.PathLike | None = None, threads: int | None = Non
     spill = Path(temp_dir or tempfile.gettempdir()) / f"scorecard-duckdb-{os.getpid()}"
     con.execute("set temp_directory = ?", [str(spill)])
     con.execute("set TimeZone = 'UTC'")
+    con.execute("set enable_progress_bar = false")
     if threads:
         con.execute(f"set threads = {int(threads)}")
     return con
@@ -150,6 +151,8 @@ def compute(
     started = time.perf_counter()
     runner, quality = prepare(con, source, settings, as_of, progress)
     validation.check_tolerance(quality, source, settings.max_excluded)
+    # Checked and summarised: the staged copies of the input are not read again.
+    runner.release(("int_orders_checked", "int_referrals_checked", "int_costs_checked", "stg_"))
     timings["load_and_check"] = time.perf_counter() - started
 
     data_through = _data_through(con, source)
@@ -172,13 +175,14 @@ def compute(
             "choose an earlier period or load newer data"
         )
 
-    started = time.perf_counter()
-    _create_run_periods(con, period.trend(settings.trend_periods))
-    runner.run(available=set(INPUT_TABLES), progress=progress)
-    timings["models"] = time.perf_counter() - started
-
     has_costs = "costs" in source.tables
     has_margin = settings.gross_margin is not None or con.execute("select count(margin) from int_orders").fetchone()[0] > 0
+    started = time.perf_counter()
+    _create_run_periods(con, period.trend(settings.trend_periods))
+    features = frozenset({"profitability"}) if has_costs and has_margin else frozenset()
+    runner.run(available=set(INPUT_TABLES), progress=progress, features=features)
+    timings["models"] = time.perf_counter() - started
+
     document = metrics.build_document(
         con, period=period, data_through=data_through, settings=settings, quality=quality, source=source,
         with_profitability=has_costs and has_margin,

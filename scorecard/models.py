@@ -36,6 +36,7 @@ class Model:
     sql: str
     depends_on: frozenset[str]
     materialized: str  # "table" or "view"
+    requires: str | None  # a feature the model only runs with, e.g. "profitability"
 
 
 def _strip_comments(sql: str) -> str:
@@ -49,7 +50,8 @@ def discover(folder: Path, inputs: frozenset[str] = INPUT_TABLES) -> dict[str, M
     for name, text in texts.items():
         words = set(_WORD.findall(_strip_comments(text).lower()))
         materialized = "view" if re.search(r"^--\s*materialized:\s*view\b", text, re.MULTILINE) else "table"
-        models[name] = Model(name, text, frozenset((words & known) - {name}), materialized)
+        requires = re.search(r"^--\s*requires:\s*(\w+)", text, re.MULTILINE)
+        models[name] = Model(name, text, frozenset((words & known) - {name}), materialized, requires and requires.group(1))
     return models
 
 
@@ -73,12 +75,22 @@ class ModelRunner:
         for path in sorted((folder / "macros").glob("*.sql")):
             con.execute(path.read_text())
 
-    def run(self, available: set[str], progress: Progress | None = None) -> list[str]:
-        """Run every model not yet run whose inputs all exist; return the names run."""
+    def release(self, prefixes: tuple[str, ...]) -> None:
+        """Drop the models whose names start with `prefixes` (e.g. staging once everything downstream
+        of it is built), so memory holds only what later models read."""
+        for name in reversed(self.order):
+            if name in self.done and name.startswith(prefixes):
+                self.con.execute(f"drop {self.models[name].materialized} if exists {name}")
+
+    def run(self, available: set[str], progress: Progress | None = None, features: frozenset[str] = frozenset()) -> list[str]:
+        """Run every model not yet run whose inputs all exist and whose required feature (if any) is
+        on; return the names run."""
         ran = []
         for name in self.order:
             model = self.models[name]
             if name in self.done or not model.depends_on <= (available | self.done):
+                continue
+            if model.requires and model.requires not in features:
                 continue
             started = time.perf_counter()
             body = _strip_comments(model.sql).strip().rstrip(";")

@@ -145,9 +145,16 @@ def _csv_problem(message: str) -> str:
     return f"{where}: {reason[:160]}" if reason else where
 
 
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def _load_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
+    # A view, not a copy: Parquet is typed and columnar already, and the staging models read it once.
+    # (A view cannot take a bound parameter, hence the quoted path.)
     try:
-        con.execute(f"create table src_{table} as select * from read_parquet(?)", [str(path)])
+        con.execute(f"select * from read_parquet(?) limit 0", [str(path)])
+        con.execute(f"create view src_{table} as select * from read_parquet({_sql_string(str(path))}, file_row_number=true)")
     except duckdb.Error:
         raise DataError(f"{path}: not a readable Parquet file; re-export it as Parquet or CSV") from None
 
@@ -219,6 +226,9 @@ def _load_database(con: duckdb.DuckDBPyConnection, source: Source) -> None:
 def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: str) -> list[str]:
     """Create raw_<table>: contract columns under contract names, then the rest, plus _row."""
     columns = [row[0] for row in con.execute(f"describe src_{table.name}").fetchall()]
+    # Parquet views number their rows themselves; tables (CSV, DuckDB) use the insertion order.
+    row_number = "file_row_number + 1" if "file_row_number" in columns else "rowid + 1"
+    columns = [c for c in columns if c != "file_row_number"]
     table.columns = columns
     table.rows = con.execute(f"select count(*) from src_{table.name}").fetchone()[0]
     problems = []
@@ -242,7 +252,7 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
             )
     if problems:
         return problems
-    con.execute(f"create view raw_{table.name} as select rowid + 1 as _row, {', '.join(selected)} from src_{table.name}")
+    con.execute(f"create view raw_{table.name} as select {row_number} as _row, {', '.join(selected)} from src_{table.name}")
     return []
 
 

@@ -19,16 +19,16 @@ from .source import Source
 
 SHOWN_ROWS = 3
 
-# (table, column, staging text column, staging typed column, what the column must hold)
+# (table, column, what the column must hold); staging has the typed column and `<column>_given`.
 TYPED_COLUMNS = (
-    ("customers", "created_at", "created_at_text", "created_at", "a date (YYYY-MM-DD)"),
-    ("customers", "closed_at", "closed_at_text", "closed_at", "a date (YYYY-MM-DD)"),
-    ("orders", "order_date", "order_date_text", "order_date", "a date or ISO timestamp (YYYY-MM-DD[THH:MM:SS])"),
-    ("orders", "amount", "amount_text", "amount", "a decimal number like 1234.50 (no currency sign or thousands separator)"),
-    ("orders", "margin", "margin_text", "margin", "a fraction like 0.35"),
-    ("referrals", "referred_at", "referred_at_text", "referred_at", "a date (YYYY-MM-DD)"),
-    ("costs", "cost_date", "cost_date_text", "cost_date", "a date (YYYY-MM-DD)"),
-    ("costs", "amount", "amount_text", "amount", "a decimal number like 12.50"),
+    ("customers", "created_at", "a date (YYYY-MM-DD)"),
+    ("customers", "closed_at", "a date (YYYY-MM-DD)"),
+    ("orders", "order_date", "a date or ISO timestamp (YYYY-MM-DD[THH:MM:SS])"),
+    ("orders", "amount", "a decimal number like 1234.50 (no currency sign or thousands separator)"),
+    ("orders", "margin", "a fraction like 0.35"),
+    ("referrals", "referred_at", "a date (YYYY-MM-DD)"),
+    ("costs", "cost_date", "a date (YYYY-MM-DD)"),
+    ("costs", "amount", "a decimal number like 12.50"),
 )
 
 UNIQUE_KEYS = (("customers", "customer_id"), ("orders", "order_id"), ("referrals", "referral_id"))
@@ -68,13 +68,23 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     if con.execute("select count(*) from raw_orders").fetchone()[0] == 0:
         problems.append(f"{_location(source, 'orders')}: the orders table has no rows; export the orders and try again")
 
-    for table, column, text_column, typed_column, expected in TYPED_COLUMNS:
+    for table, column, expected in TYPED_COLUMNS:
         if table not in present:
             continue
-        bad = con.execute(
-            f"select _row, {text_column} from stg_{table} where {text_column} is not null and {typed_column} is null "
-            "order by _row"
-        ).fetchall()
+        bad_rows = [
+            row
+            for (row,) in con.execute(
+                f"select _row from stg_{table} where {column}_given and {column} is null order by _row"
+            ).fetchall()
+        ]
+        # The offending values, for the message: only the few rows shown are looked up.
+        values = dict(
+            con.execute(
+                f"select _row, cast({column} as varchar) from raw_{table} where _row in (select unnest(?))",
+                [bad_rows[:SHOWN_ROWS]],
+            ).fetchall()
+        ) if bad_rows else {}
+        bad = [(row, values.get(row)) for row in bad_rows]
         if bad:
             shown = _rows_list(bad[:SHOWN_ROWS])
             more = f" and {len(bad) - SHOWN_ROWS} more" if len(bad) > SHOWN_ROWS else ""
@@ -86,21 +96,21 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     for table, column in UNIQUE_KEYS:
         if table not in present:
             continue
-        duplicates = con.execute(
-            f"""
-            select {column}, list(_row order by _row) as rows_with_it, count(*) over () as duplicated_keys
-            from stg_{table}
-            where {column} is not null
-            group by {column}
-            having count(*) > 1
-            order by min(_row)
-            limit {SHOWN_ROWS}
-            """
-        ).fetchall()
-        if duplicates:
-            shown = "; ".join(f"{key!r} in rows {', '.join(map(str, rows[:5]))}" for key, rows, _ in duplicates)
+        duplicated = [
+            key
+            for (key,) in con.execute(
+                f"select {column} from stg_{table} where {column} is not null group by {column} having count(*) > 1"
+            ).fetchall()
+        ]
+        if duplicated:
+            rows = con.execute(
+                f"select {column}, list(_row order by _row) from stg_{table} where {column} in (select unnest(?)) "
+                "group by all order by min(_row)",
+                [duplicated[:SHOWN_ROWS]],
+            ).fetchall()
+            shown = "; ".join(f"{key!r} in rows {', '.join(map(str, keys_rows[:5]))}" for key, keys_rows in rows)
             problems.append(
-                f"{_location(source, table)}, column {column}: {duplicates[0][2]} value(s) appear more than once ({shown}); "
+                f"{_location(source, table)}, column {column}: {len(duplicated)} value(s) appear more than once ({shown}); "
                 f"each {column} must be unique — remove the duplicate rows"
             )
 

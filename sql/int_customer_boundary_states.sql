@@ -1,22 +1,26 @@
--- int_customer_boundary_states — grain: customer × boundary date, for customers with orders in the
--- value window or closed at that date (every other customer has run-rate 0 and is inactive there).
+-- int_customer_boundary_states — grain: customer (key) × boundary date, for customers with orders in the
+-- value window or the period ending at that date, or closed at that date (every other customer has
+-- run-rate 0, is inactive there and bought nothing in that period).
 -- run_rate is RR(c, d) of SPEC §3.1: the sum of the window's orders, or 0 when the account is closed.
+-- One pass over the orders gives all three figures each boundary needs.
 with window_orders as (
     select
-        orders.customer_id,
+        orders.customer_key,
         boundaries.boundary_date,
-        sum(orders.amount) as window_amount,
-        count(*) filter (where orders.amount > 0) as window_purchases
+        sum(orders.amount) filter (where orders.order_date >= boundaries.window_start) as window_amount,
+        count(*) filter (where orders.amount > 0 and orders.order_date >= boundaries.window_start) as window_purchases,
+        count(*) filter (where orders.amount > 0 and orders.order_date >= boundaries.period_start) as period_purchases
     from int_orders as orders
     join int_boundaries as boundaries
-        on orders.order_date >= boundaries.window_start
+        -- the window normally covers the period; least() keeps a 366-day year with W = 365 right too
+        on orders.order_date >= least(boundaries.window_start, coalesce(boundaries.period_start, boundaries.window_start))
         and orders.order_date < boundaries.boundary_date
-    group by orders.customer_id, boundaries.boundary_date
+    group by orders.customer_key, boundaries.boundary_date
 ),
 
 closed as (
     select
-        closures.customer_id,
+        closures.customer_key,
         boundaries.boundary_date
     from int_customer_closures as closures
     join int_boundaries as boundaries
@@ -26,17 +30,18 @@ closed as (
 
 final as (
     select
-        coalesce(window_orders.customer_id, closed.customer_id) as customer_id,
+        coalesce(window_orders.customer_key, closed.customer_key) as customer_key,
         coalesce(window_orders.boundary_date, closed.boundary_date) as boundary_date,
-        closed.customer_id is not null as is_closed,
+        closed.customer_key is not null as is_closed,
         case
-            when closed.customer_id is not null then 0
+            when closed.customer_key is not null then 0
             else coalesce(window_orders.window_amount, 0)
         end::decimal(38, 2) as run_rate,
-        coalesce(window_orders.window_purchases, 0) as window_purchases
+        coalesce(window_orders.window_purchases, 0) as window_purchases,
+        coalesce(window_orders.period_purchases, 0) as period_purchases
     from window_orders
     full outer join closed
-        on window_orders.customer_id = closed.customer_id
+        on window_orders.customer_key = closed.customer_key
         and window_orders.boundary_date = closed.boundary_date
 )
 

@@ -2,66 +2,50 @@
 -- start or end, or who bought in it. Classifies each into the gains-and-losses states of SPEC §3.2.
 with periods as (select * from run_periods),
 
-states as (select * from int_customer_boundary_states),
-
-at_start as (
+active_at_start as (
     select periods.period_index, states.*
     from periods
-    join states on states.boundary_date = periods.start_date
+    join int_customer_boundary_states as states on states.boundary_date = periods.start_date
+    where states.is_active
 ),
 
 at_end as (
     select periods.period_index, states.*
     from periods
-    join states on states.boundary_date = periods.end_date
-),
-
-bought_in_period as (
-    select distinct
-        periods.period_index,
-        orders.customer_id
-    from int_orders as orders
-    join periods
-        on orders.order_date >= periods.start_date
-        and orders.order_date < periods.end_date
-    where orders.amount > 0
-),
-
-candidates as (
-    select period_index, customer_id from at_start where is_active
-    union
-    select period_index, customer_id from at_end where is_active
-    union
-    select period_index, customer_id from bought_in_period
+    join int_customer_boundary_states as states on states.boundary_date = periods.end_date
+    where states.is_active or states.period_purchases > 0 or states.is_closed
 ),
 
 joined as (
     select
-        candidates.period_index,
-        candidates.customer_id,
-        customers.segment,
-        customers.name,
-        periods.start_date,
-        periods.end_date,
-        coalesce(at_start.run_rate, 0) as run_rate_start,
+        coalesce(at_end.period_index, active_at_start.period_index) as period_index,
+        coalesce(at_end.customer_key, active_at_start.customer_key) as customer_key,
+        coalesce(active_at_start.run_rate, 0) as run_rate_start,
         coalesce(at_end.run_rate, 0) as run_rate_end,
-        coalesce(at_start.is_active, false) as active_start,
+        active_at_start.customer_key is not null as active_start,
         coalesce(at_end.is_active, false) as active_end,
         coalesce(at_end.is_closed, false) as closed_at_end,
-        coalesce(at_start.window_purchases, 0) as purchases_before_start,
+        coalesce(active_at_start.window_purchases, 0) as purchases_before_start,
         coalesce(at_end.window_purchases, 0) as purchases_before_end,
-        first_orders.first_order_date
-    from candidates
-    join periods on periods.period_index = candidates.period_index
-    join int_customers as customers on customers.customer_id = candidates.customer_id
-    left join at_start
-        on at_start.period_index = candidates.period_index
-        and at_start.customer_id = candidates.customer_id
-    left join at_end
-        on at_end.period_index = candidates.period_index
-        and at_end.customer_id = candidates.customer_id
-    left join int_customer_first_orders as first_orders
-        on first_orders.customer_id = candidates.customer_id
+        coalesce(at_end.period_purchases, 0) as purchases_in_period
+    from at_end
+    full outer join active_at_start
+        on active_at_start.period_index = at_end.period_index
+        and active_at_start.customer_key = at_end.customer_key
+),
+
+relevant as (
+    select
+        joined.*,
+        profiles.customer_id,
+        profiles.segment,
+        profiles.first_order_date,
+        periods.start_date,
+        periods.end_date
+    from joined
+    join periods on periods.period_index = joined.period_index
+    join int_customer_profiles as profiles on profiles.customer_key = joined.customer_key
+    where joined.active_start or joined.active_end or joined.purchases_in_period > 0
 )
 
 select
@@ -75,4 +59,4 @@ select
         when active_end then 'reactivated'
         else 'in_and_out'
     end as status
-from joined
+from relevant

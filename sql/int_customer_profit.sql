@@ -2,6 +2,7 @@
 -- value window before it. Profit over [e − W, e) (SPEC §3.8): run-rate at e (0 when not active) × gross
 -- margin, minus cost to serve in the window. The margin is the order's own `margin` when given, else
 -- the gross margin setting.
+-- requires: profitability (runs only with a costs table and a gross margin)
 with settings as (select * from run_settings),
 
 reported as (
@@ -15,32 +16,24 @@ window_bounds as (
 ),
 
 end_states as (
-    select states.customer_id, states.run_rate
+    select customers.customer_id, states.customer_key, states.run_rate
     from int_customer_boundary_states as states
     join reported on states.boundary_date = reported.end_date
+    join int_customers as customers on customers.customer_key = states.customer_key
     where states.is_active
 ),
 
 gross_profit as (
     select
-        orders.customer_id,
+        end_states.customer_id,
         sum(orders.amount * coalesce(orders.margin, settings.gross_margin, 0)) as gross_profit
     from int_orders as orders
     cross join window_bounds
     cross join settings
-    join end_states on end_states.customer_id = orders.customer_id
+    join end_states on end_states.customer_key = orders.customer_key
     where orders.order_date >= window_bounds.window_start
         and orders.order_date < window_bounds.window_end
-    group by orders.customer_id
-),
-
-costs_by_kind as (
-    select costs.customer_id, costs.kind, sum(costs.amount) as cost
-    from int_costs as costs
-    cross join window_bounds
-    where costs.cost_date >= window_bounds.window_start
-        and costs.cost_date < window_bounds.window_end
-    group by costs.customer_id, costs.kind
+    group by end_states.customer_id
 ),
 
 costs as (
@@ -49,7 +42,7 @@ costs as (
         sum(cost) as cost_to_serve,
         arg_max(kind, (cost, kind)) as main_cost_kind,
         max(cost) as main_cost
-    from costs_by_kind
+    from int_customer_window_costs
     group by customer_id
 ),
 

@@ -1,5 +1,7 @@
 -- int_customers — grain: customer. The customers every later model uses: rows without an id are
 -- excluded (and reported by mart_data_quality); duplicate ids stop the run in validation.
+-- customer_key is a compact integer stand-in for customer_id: the heavy joins and group-bys over
+-- orders use it, because hashing integers is much cheaper than hashing text ids.
 -- Segments outside the configured list, or smaller than the configured minimum, are reported together
 -- as "Other segments" (so segment scorecards still add up to the company).
 with settings as (select * from run_settings),
@@ -26,6 +28,7 @@ grouped_segments as (
 )
 
 select
+    row_number() over (order by customers.customer_id) as customer_key,
     customers.customer_id,
     customers.name,
     grouped_segments.scorecard_segment as segment,

@@ -1,18 +1,20 @@
 -- int_orders_checked — grain: order row. Each row with the first reason it cannot be used, if any.
 -- Cancelled orders are ignored by definition (SPEC §2), so they are not checked further.
+-- materialized: view (read twice, by the usable rows and by the data-quality summary)
 with settings as (select * from run_settings),
 
-known_customers as (select customer_id from int_customers)
+known_customers as (select customer_id, customer_key from int_customers)
 
 select
     orders.*,
+    known_customers.customer_key,
     case
         when orders.is_cancelled then null
         when orders.customer_id is null then 'order with no customer'
         when known_customers.customer_id is null then 'order for a customer not in customers'
         when orders.order_id is null then 'order with no order_id'
-        when orders.order_date_text is null then 'order with no order_date'
-        when orders.amount_text is null then 'order with no amount'
+        when not orders.order_date_given then 'order with no order_date'
+        when not orders.amount_given then 'order with no amount'
         when orders.order_date > settings.as_of then 'order dated after the as-of date'
     end as exclusion_reason
 from stg_orders as orders

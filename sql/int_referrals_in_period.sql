@@ -5,16 +5,18 @@ with reported as (
 ),
 
 referred_values as (
-    select customer_id, run_rate
-    from int_customer_boundary_states
-    where boundary_date = (select end_date from reported)
+    select customers.customer_id, states.run_rate
+    from int_customer_boundary_states as states
+    join int_customers as customers on customers.customer_key = states.customer_key
+    where states.boundary_date = (select end_date from reported)
 ),
 
 referrer_history as (
     select distinct referrals.referral_sort_key
     from int_referrals as referrals
+    join int_customers as referrers on referrers.customer_id = referrals.referrer_id
     join int_orders as orders
-        on orders.customer_id = referrals.referrer_id
+        on orders.customer_key = referrers.customer_key
         and orders.amount > 0
         and orders.order_date < referrals.referred_at
 )

@@ -1,5 +1,6 @@
 -- int_scorecard_profit_ranks — grain: scorecard × customer of int_customer_profit. Customers sorted by
 -- profit (highest first, ties by customer_id) with the running total: the whale curve (SPEC §3.8).
+-- requires: profitability (runs only with a costs table and a gross margin)
 with memberships as (
     select 'company' as scorecard, * from int_customer_profit
     union all

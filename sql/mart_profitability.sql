@@ -1,6 +1,7 @@
 -- mart_profitability — grain: scorecard. Total profit, the whale curve's peak, and the value destroyers.
 -- The peak is where the curve stops rising: after the last customer with profit > 0. So the peak holds
 -- every value creator; with no creator at all it is at 0 % of customers and 0 profit.
+-- requires: profitability (runs only with a costs table and a gross margin)
 with ranked as (select * from int_scorecard_profit_ranks),
 
 summary as (

@@ -6,7 +6,6 @@ ranked as (
     select
         scorecard,
         customer_id,
-        name,
         run_rate_change as change,
         run_rate_start,
         run_rate_end,
@@ -15,7 +14,8 @@ ranked as (
     where engagement = 'declined'
 )
 
-select ranked.* exclude (rank), ranked.rank
+select ranked.* exclude (rank), ranked.rank, customers.name
 from ranked
 cross join settings
+join int_customers as customers on customers.customer_id = ranked.customer_id
 where ranked.rank <= settings.top_n

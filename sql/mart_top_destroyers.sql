@@ -1,5 +1,6 @@
 -- mart_top_destroyers — grain: scorecard × rank (top N). The customers who destroy the most profit
 -- (most negative first, ties by customer_id), with what drives their cost to serve.
+-- requires: profitability (runs only with a costs table and a gross margin)
 with settings as (select * from run_settings),
 
 destroyers as (

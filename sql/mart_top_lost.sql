@@ -6,7 +6,6 @@ ranked as (
     select
         scorecard,
         customer_id,
-        name,
         run_rate_start as value,
         status,
         row_number() over (partition by scorecard order by run_rate_start desc, customer_id) as rank
@@ -14,7 +13,8 @@ ranked as (
     where status in ('lost_lapsed', 'lost_closed')
 )
 
-select ranked.scorecard, ranked.rank, ranked.customer_id, ranked.name, ranked.value, ranked.status
+select ranked.scorecard, ranked.rank, ranked.customer_id, customers.name, ranked.value, ranked.status
 from ranked
 cross join settings
+join int_customers as customers on customers.customer_id = ranked.customer_id
 where ranked.rank <= settings.top_n

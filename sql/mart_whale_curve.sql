@@ -1,5 +1,6 @@
 -- mart_whale_curve — grain: scorecard × curve point (about 200 per scorecard, plus the peak).
 -- Cumulative share of customers against cumulative profit, for the chart.
+-- requires: profitability (runs only with a costs table and a gross margin)
 with ranked as (select * from int_scorecard_profit_ranks),
 
 peaks as (

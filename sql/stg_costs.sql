@@ -4,9 +4,9 @@ with settings as (select * from run_settings)
 select
     _row,
     clean_text(customer_id) as customer_id,
-    clean_text(cost_date) as cost_date_text,
+    clean_text(cost_date) is not null as cost_date_given,
     to_report_date(clean_text(cost_date), settings.time_zone) as cost_date,
-    clean_text(amount) as amount_text,
+    clean_text(amount) is not null as amount_given,
     try_cast(clean_text(amount) as decimal(18, 2)) as amount,
     coalesce(clean_text(kind), 'other') as kind
 from raw_costs

@@ -1,5 +1,6 @@
 -- stg_customers — grain: one row per row of the customers table.
--- Typed columns next to their raw text, so validation can name rows that do not parse.
+-- Typed columns, each with a flag saying whether a value was given, so validation can name the rows
+-- whose value does not parse.
 with settings as (select * from run_settings)
 
 select
@@ -7,9 +8,9 @@ select
     clean_text(customer_id) as customer_id,
     clean_text(name) as name,
     coalesce(clean_text(segment_value), 'Unassigned') as segment,
-    clean_text(created_at) as created_at_text,
+    clean_text(created_at) is not null as created_at_given,
     to_report_date(clean_text(created_at), settings.time_zone) as created_at,
-    clean_text(closed_at) as closed_at_text,
+    clean_text(closed_at) is not null as closed_at_given,
     to_report_date(clean_text(closed_at), settings.time_zone) as closed_at
 from raw_customers
 cross join settings

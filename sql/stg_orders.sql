@@ -6,13 +6,13 @@ select
     _row,
     clean_text(order_id) as order_id,
     clean_text(customer_id) as customer_id,
-    clean_text(order_date) as order_date_text,
+    clean_text(order_date) is not null as order_date_given,
     to_report_date(clean_text(order_date), settings.time_zone) as order_date,
-    clean_text(amount) as amount_text,
+    clean_text(amount) is not null as amount_given,
     try_cast(clean_text(amount) as decimal(18, 2)) as amount,
     coalesce(lower(clean_text(status)) = 'cancelled', false) as is_cancelled,
     clean_text(currency) as currency,
-    clean_text(margin) as margin_text,
+    clean_text(margin) is not null as margin_given,
     try_cast(clean_text(margin) as decimal(9, 6)) as margin
 from raw_orders
 cross join settings

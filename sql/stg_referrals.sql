@@ -6,7 +6,7 @@ select
     clean_text(referral_id) as referral_id,
     clean_text(referrer_id) as referrer_id,
     clean_text(referred_customer_id) as referred_customer_id,
-    clean_text(referred_at) as referred_at_text,
+    clean_text(referred_at) is not null as referred_at_given,
     to_report_date(clean_text(referred_at), settings.time_zone) as referred_at,
     clean_text(note) as note
 from raw_referrals

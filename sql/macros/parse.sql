@@ -5,6 +5,7 @@
 create or replace macro to_report_date(value, tz) as (
     case
         when value is null or trim(value) = '' then null
+        when length(value) = 10 then try_cast(value as date)  -- the common case, YYYY-MM-DD: no regex
         when regexp_matches(trim(value), '\d:\d\d(:\d\d(\.\d+)?)?\s*(Z|[+-]\d\d(:?\d\d)?)$')
             then cast(timezone(tz, try_cast(trim(value) as timestamptz)) as date)
         else cast(try_cast(trim(value) as timestamp) as date)

@@ -74,7 +74,7 @@ final as (
         u_winback < 0.35 as may_win_back,
         floor(200 + u_gap * 500)::integer as winback_gap_days,
         greatest(60, floor(-ln(1 - u_life2) / (hazard * 1.5) * 365))::integer as second_life_days,
-        greatest(7, order_interval_days * exp(0.45 * z_interval)) as interval_days,
+        greatest(7, 1.25 * order_interval_days * exp(0.45 * z_interval)) as interval_days,
         order_value * exp(0.6 * z_value) as order_value,
         end_date,
         seed

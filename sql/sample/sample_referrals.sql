@@ -1,5 +1,5 @@
--- sample_referrals — grain: generated referral. About 10 % of customers were referred by an earlier
--- customer a few days before signing up; 5 % of customers also referred someone who never bought.
+-- sample_referrals — grain: generated referral. About 15 % of customers were referred by an earlier
+-- customer a few days before signing up; 8 % of customers also referred someone who never bought.
 with settings as (select * from sample_settings),
 
 notes as (
@@ -25,7 +25,7 @@ converted as (
     cross join settings
     join sample_customers as referrer
         on referrer.id = 1 + floor(uniform(settings.seed, referred.id, 'referrer') * settings.customers)::integer
-    where uniform(settings.seed, referred.id, 'referred') < 0.10
+    where uniform(settings.seed, referred.id, 'referred') < 0.3
         and referrer.id <> referred.id
         and referrer.signup_date < referred.signup_date - 45
 ),
@@ -39,7 +39,7 @@ unconverted as (
         -id as key
     from sample_customers
     cross join settings
-    where uniform(settings.seed, id, 'refers') < 0.05
+    where uniform(settings.seed, id, 'refers') < 0.08
 ),
 
 together as (
