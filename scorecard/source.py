@@ -32,6 +32,35 @@ OPTIONAL_COLUMNS = {
     "costs": ("kind",),
 }
 OPTIONAL_TABLES = ("referrals", "costs")
+
+# Columns with a type of their own. A natively typed source column (Parquet, DuckDB) arrives ready in
+# `<column>_value`, skipping a round trip through text; text (CSV) arrives in `<column>` for the staging
+# models to parse. Either way the other one is NULL.
+TYPED_COLUMNS = {
+    ("customers", "created_at"): "date",
+    ("customers", "closed_at"): "date",
+    ("orders", "order_date"): "date",
+    ("orders", "amount"): "money",
+    ("orders", "margin"): "fraction",
+    ("referrals", "referred_at"): "date",
+    ("costs", "cost_date"): "date",
+    ("costs", "amount"): "money",
+}
+_TARGET_TYPE = {"date": "date", "money": "decimal(18, 2)", "fraction": "decimal(9, 6)"}
+_NUMERIC = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER")
+
+
+def _typed_value(source_type: str | None, kind: str, column: str) -> str | None:
+    """SQL for the ready value of a natively typed column, or None when it must be parsed from text.
+    Zoned timestamps go the text way, which converts them to the report time zone."""
+    quoted = _quote_identifier(column)
+    if kind == "date" and source_type == "DATE":
+        return quoted
+    if kind == "date" and source_type in ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
+        return f"cast({quoted} as date)"
+    if kind in ("money", "fraction") and source_type and source_type.startswith(_NUMERIC):
+        return f"try_cast({quoted} as {_TARGET_TYPE[kind]})"
+    return None
 TABLES = tuple(REQUIRED_COLUMNS)
 FILE_SUFFIXES = (".csv", ".parquet")
 DATABASE_SUFFIXES = (".duckdb", ".db", ".ddb")
@@ -225,7 +254,9 @@ def _load_database(con: duckdb.DuckDBPyConnection, source: Source) -> None:
 
 def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: str) -> list[str]:
     """Create raw_<table>: contract columns under contract names, then the rest, plus _row."""
-    columns = [row[0] for row in con.execute(f"describe src_{table.name}").fetchall()]
+    described = con.execute(f"describe src_{table.name}").fetchall()
+    types = {row[0]: row[1] for row in described}
+    columns = [row[0] for row in described]
     # Parquet views number their rows themselves; tables (CSV, DuckDB) use the insertion order.
     row_number = "file_row_number + 1" if "file_row_number" in columns else "rowid + 1"
     columns = [c for c in columns if c != "file_row_number"]
@@ -237,9 +268,16 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
             hint = next((c for c in columns if c.strip().lower() == column), None)
             fix = f"rename column {hint!r} to {column!r}" if hint else f"add a {column!r} column"
             problems.append(f"{table.location}: required column {column!r} is missing; {fix} (SPEC §2)")
-    selected = [f"{_quote_identifier(c)} as {c}" for c in REQUIRED_COLUMNS[table.name] if c in columns]
-    for column in OPTIONAL_COLUMNS[table.name]:
-        selected.append(f"{_quote_identifier(column)} as {column}" if column in columns else f"null::varchar as {column}")
+    selected = []
+    for column in REQUIRED_COLUMNS[table.name] + OPTIONAL_COLUMNS[table.name]:
+        kind = TYPED_COLUMNS.get((table.name, column))
+        ready = _typed_value(types.get(column), kind, column) if kind and column in columns else None
+        if ready:
+            selected += [f"null::varchar as {column}", f"{ready} as {column}_value"]
+        else:
+            selected.append(f"{_quote_identifier(column)} as {column}" if column in columns else f"null::varchar as {column}")
+            if kind:
+                selected.append(f"null::{_TARGET_TYPE[kind]} as {column}_value")
     if table.name == "customers":
         if segment_by in columns:
             selected.append(f"{_quote_identifier(segment_by)} as segment_value")
@@ -258,4 +296,5 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
 
 def _create_empty(con: duckdb.DuckDBPyConnection, table: str) -> None:
     columns = ["0::bigint as _row"] + [f"null::varchar as {c}" for c in REQUIRED_COLUMNS[table] + OPTIONAL_COLUMNS[table]]
+    columns += [f"null::{_TARGET_TYPE[kind]} as {c}_value" for (name, c), kind in TYPED_COLUMNS.items() if name == table]
     con.execute(f"create view raw_{table} as select {', '.join(columns)} where false")

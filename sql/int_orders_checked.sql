@@ -1,12 +1,16 @@
 -- int_orders_checked — grain: order row. Each row with the first reason it cannot be used, if any.
 -- Cancelled orders are ignored by definition (SPEC §2), so they are not checked further.
--- materialized: view (read twice, by the usable rows and by the data-quality summary)
 with settings as (select * from run_settings),
 
 known_customers as (select customer_id, customer_key from int_customers)
 
 select
-    orders.*,
+    orders._row,
+    orders.customer_id,
+    orders.order_date,
+    orders.amount,
+    orders.margin,
+    orders.is_cancelled,
     known_customers.customer_key,
     case
         when orders.is_cancelled then null

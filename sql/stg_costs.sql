@@ -4,10 +4,10 @@ with settings as (select * from run_settings)
 select
     _row,
     clean_text(customer_id) as customer_id,
-    clean_text(cost_date) is not null as cost_date_given,
-    to_report_date(clean_text(cost_date), settings.time_zone) as cost_date,
-    clean_text(amount) is not null as amount_given,
-    try_cast(clean_text(amount) as decimal(18, 2)) as amount,
+    cost_date_value is not null or clean_text(cost_date) is not null as cost_date_given,
+    coalesce(cost_date_value, to_report_date(clean_text(cost_date), settings.time_zone)) as cost_date,
+    amount_value is not null or clean_text(amount) is not null as amount_given,
+    coalesce(amount_value, try_cast(clean_text(amount) as decimal(18, 2))) as amount,
     coalesce(clean_text(kind), 'other') as kind
 from raw_costs
 cross join settings

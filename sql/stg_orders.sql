@@ -1,18 +1,19 @@
 -- stg_orders — grain: one row per row of the orders table (cancelled ones included, flagged).
 -- Amounts become DECIMAL(18,2): money is exact, never float; sub-cent digits round half away from zero.
+-- Typed sources arrive ready in `<column>_value` (see source.py); text is parsed here.
 with settings as (select * from run_settings)
 
 select
     _row,
     clean_text(order_id) as order_id,
     clean_text(customer_id) as customer_id,
-    clean_text(order_date) is not null as order_date_given,
-    to_report_date(clean_text(order_date), settings.time_zone) as order_date,
-    clean_text(amount) is not null as amount_given,
-    try_cast(clean_text(amount) as decimal(18, 2)) as amount,
+    order_date_value is not null or clean_text(order_date) is not null as order_date_given,
+    coalesce(order_date_value, to_report_date(clean_text(order_date), settings.time_zone)) as order_date,
+    amount_value is not null or clean_text(amount) is not null as amount_given,
+    coalesce(amount_value, try_cast(clean_text(amount) as decimal(18, 2))) as amount,
     coalesce(lower(clean_text(status)) = 'cancelled', false) as is_cancelled,
     clean_text(currency) as currency,
-    clean_text(margin) is not null as margin_given,
-    try_cast(clean_text(margin) as decimal(9, 6)) as margin
+    margin_value is not null or clean_text(margin) is not null as margin_given,
+    coalesce(margin_value, try_cast(clean_text(margin) as decimal(9, 6))) as margin
 from raw_orders
 cross join settings
