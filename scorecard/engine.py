@@ -34,15 +34,25 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def connect(temp_dir: str | os.PathLike | None = None, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A private in-memory database; spills go to an absolute temp folder (cron has no sensible cwd)."""
+def _spill_folder() -> Path:
+    return Path(tempfile.gettempdir()) / f"scorecard-duckdb-{os.getpid()}"
+
+
+def connect() -> duckdb.DuckDBPyConnection:
+    """A private in-memory database; spills go to an absolute temp folder (cron has no sensible cwd).
+    $SCORECARD_THREADS and $SCORECARD_MEMORY_LIMIT (e.g. 4GB) override DuckDB's defaults (all cores,
+    80 % of RAM) on shared machines."""
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-    spill = Path(temp_dir or tempfile.gettempdir()) / f"scorecard-duckdb-{os.getpid()}"
-    con.execute("set temp_directory = ?", [str(spill)])
+    con.execute("set temp_directory = ?", [str(_spill_folder())])
     con.execute("set TimeZone = 'UTC'")
     con.execute("set enable_progress_bar = false")
-    if threads:
-        con.execute(f"set threads = {int(threads)}")
+    try:
+        if os.environ.get("SCORECARD_THREADS"):
+            con.execute("set threads = ?", [int(os.environ["SCORECARD_THREADS"])])
+        if os.environ.get("SCORECARD_MEMORY_LIMIT"):
+            con.execute("set memory_limit = ?", [os.environ["SCORECARD_MEMORY_LIMIT"]])
+    except (ValueError, duckdb.Error):
+        raise UsageError("SCORECARD_THREADS must be a whole number and SCORECARD_MEMORY_LIMIT a size like 4GB") from None
     return con
 
 
@@ -91,6 +101,18 @@ def _create_run_periods(con: duckdb.DuckDBPyConnection, periods: list[Period]) -
     )
 
 
+def _lock_down(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+    """From here on, SQL can read only the data source and write only its spill folder: no other file,
+    no network, no extension, and no way to change that back."""
+    data_folder = source.location if source.location.is_dir() else source.location.parent
+    # Symlinked files are checked at their real place, so their real folders are allowed too.
+    real_folders = {Path(table.location.rsplit(":", 1)[0] if table.format == "duckdb" else table.location).resolve().parent for table in source.tables.values()}
+    allowed = sorted({str(data_folder) + os.sep, str(_spill_folder()) + os.sep} | {str(folder) + os.sep for folder in real_folders})
+    con.execute("set allowed_directories = ?", [allowed])
+    con.execute("set enable_external_access = false")
+    con.execute("set lock_configuration = true")
+
+
 def prepare(
     con: duckdb.DuckDBPyConnection, source: Source, settings: Settings, as_of: date, progress: Progress | None = None
 ) -> tuple[ModelRunner, validation.DataQuality]:
@@ -99,6 +121,7 @@ def prepare(
     # Row order mattered only while reading files (CSV row numbers); the models never rely on it, and
     # DuckDB materialises faster and leaner without keeping it.
     con.execute("set preserve_insertion_order = false")
+    _lock_down(con, source)
     _create_run_settings(con, settings, as_of)
     runner = ModelRunner(con)
     runner.run(available=set(INPUT_TABLES - {"run_periods"}), progress=progress)
@@ -118,14 +141,10 @@ class Check:
 
 def check(source: Source, settings: Settings, *, as_of: date | None = None) -> Check:
     """Run every input check without computing metrics; raise DataError when the data is unusable."""
-    con = connect()
-    try:
+    with connect() as con:
         _, quality = prepare(con, source, settings, as_of or date.today())
         validation.check_tolerance(quality, source, settings.max_excluded)
-        data_through = _data_through(con, source)
-    finally:
-        con.close()
-    return Check(source, quality, data_through)
+        return Check(source, quality, _data_through(con, source))
 
 
 def _data_through(con: duckdb.DuckDBPyConnection, source: Source) -> date:
@@ -149,7 +168,10 @@ def compute(
     """Run the whole metric engine and return the metrics document with what produced it."""
     today = today or date.today()
     as_of = as_of or today
-    con = con or connect()
+    if con is None:
+        with connect() as con:
+            return compute(source, period_text, settings, as_of=as_of, today=today, require_fresh_days=require_fresh_days,
+                           progress=progress, con=con)  # fmt: skip
     timings = {}
     started = time.perf_counter()
     runner, quality = prepare(con, source, settings, as_of, progress)

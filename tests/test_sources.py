@@ -36,3 +36,23 @@ def test_segment_by_another_column(data_dir):
     make_data(data_dir, customers, [("A", "2025-08-01", "5"), ("B", "2025-08-01", "5")])
     document = compute(data_dir, segment_by="region")
     assert [c["segment"] for c in document["scorecards"]] == [None, "North", "Unassigned"]
+
+
+def test_sql_can_read_only_the_data_source_once_loaded(data_dir):
+    from datetime import date
+
+    import duckdb
+    import pytest
+
+    from scorecard import engine
+    from scorecard.settings import Settings
+    from scorecard.source import resolve_source
+
+    make_data(data_dir, [("A", "X")], [("A", "2025-08-01", "5")])
+    with engine.connect() as con:
+        engine.prepare(con, resolve_source(data_dir), Settings(), date(2026, 1, 1))
+        assert con.execute("select count(*) from read_csv(?)", [str(data_dir / "orders.csv")]).fetchone() == (1,)
+        with pytest.raises(duckdb.PermissionException):
+            con.execute("select * from read_csv('/etc/passwd')")
+        with pytest.raises(duckdb.Error, match="locked"):
+            con.execute("set enable_external_access = true")
