@@ -96,10 +96,11 @@ def _render_all(document: dict, jobs: list[tuple[int, Path]], processes: int, pr
             seconds[index] = _render_scorecard(document, index, target)
             tick(target)
         return seconds
-    # spawn, not fork (fork-based workers have crashed WeasyPrint upstream); workers are recycled so
-    # memory stays flat over many scorecards.
+    # spawn, not fork (fork-based workers have crashed WeasyPrint upstream). No max_tasks_per_child:
+    # on Python 3.11 a pool that recycles its workers can hang for good once they exit (seen here after
+    # 2 × 8 scorecards); WeasyPrint's memory stays flat over many documents anyway.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context, max_tasks_per_child=8) as pool:
+    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
         futures = {pool.submit(_render_scorecard, document, index, target): (index, target) for index, target in jobs}
         for future in as_completed(futures):
             index, target = futures[future]

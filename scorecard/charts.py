@@ -145,10 +145,12 @@ def value_bridge(card: dict, numbers: formatting.Numbers, width: int = 230, heig
     )
 
 
-def gains_losses_trend(card: dict, numbers: formatting.Numbers, width: int = 640, height: int = 170) -> str:
-    """Customers gained (up) and lost (down) per period, with the net as a line."""
+def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str | None = None, width: int = 640, height: int = 170) -> str:
+    """Customers gained (up) and lost (down) per period, with the net as a line. Periods that ended
+    before the data begins are left out: their zeros would read as "nothing happened"."""
     bars, net = [], []
-    for order, period in enumerate(card["trend"]):
+    shown = [period for period in card["trend"] if data_from is None or period["period_end"] > data_from] or card["trend"][-1:]
+    for order, period in enumerate(shown):
         gained = period["new"] + period["reactivated"]
         bars.append({"order": order, "period": period["period"], "kind": "Gained (new + won back)", "customers": gained})
         bars.append({"order": order, "period": period["period"], "kind": "Lost", "customers": -period["lost"]})
@@ -168,9 +170,12 @@ def gains_losses_trend(card: dict, numbers: formatting.Numbers, width: int = 640
     # Net figures sit above each period's gains bar, clear of the bars and the line.
     labels = alt.Chart(alt.Data(values=net)).mark_text(dy=-7, fontSize=9, color=INK).encode(x=x, y="gained:Q", text="text:N")
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y="zero:Q")
+    skipped = len(card["trend"]) - len(shown)
+    subtitle = f"the data begins {data_from}; earlier periods are left out" if skipped else ""
     chart = (columns + zero + net_line + labels).properties(
-        width=width, height=height, title="Gained versus lost, last periods (line: net)"
-    )
+        width=width, height=height,
+        title=alt.TitleParams("Gained versus lost, last periods (line: net)", subtitle=subtitle, subtitleFontSize=8.5, subtitleColor="#666"),
+    )  # fmt: skip
     return to_svg(chart)
 
 

@@ -217,6 +217,15 @@ def compute(
             "A costs table was given but no gross margin, so profitability is not shown: "
             "set --gross-margin (or [metrics] gross_margin), or add a margin column to the orders."
         )
+    data_from = con.execute("select min(order_date) from int_orders").fetchone()[0]
+    document["data_from"] = data_from.isoformat()
+    window_start = date.fromordinal(period.start.toordinal() - settings.window_days)
+    if window_start < data_from:
+        document["notes"].append(
+            f"The data begins on {data_from}, after the start of the {settings.window_days}-day window before the "
+            f"period ({window_start}): run-rates at the period start cover less than a full window, so starting "
+            "values are understated and gains may be overstated."
+        )
     broken = metrics.check_invariants(document)
     if broken:  # a bug, never a data problem: refuse to publish figures that do not add up
         raise ScorecardError("internal check failed, no output written: " + "; ".join(broken[:3]) + " (please report this)")

@@ -188,6 +188,7 @@ def build_document(con, *, period, data_through: date, settings, quality, source
             "partial": period.is_partial(data_through),
         },
         "data_through": data_through.isoformat(),
+        "data_from": None,  # the first order's date, set by the engine
         "source": source.description,
         "sample_data": source.is_sample,
         "settings": settings.as_json() | {"company_name": settings.company_name or source.default_company_name},

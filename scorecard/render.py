@@ -285,7 +285,7 @@ def scorecard_charts(document: dict, card: dict) -> dict[str, str]:
     uris = {
         "count_bridge": charts.data_uri(charts.count_bridge(card, numbers)),
         "value_bridge": charts.data_uri(charts.value_bridge(card, numbers)),
-        "trend": charts.data_uri(charts.gains_losses_trend(card, numbers)),
+        "trend": charts.data_uri(charts.gains_losses_trend(card, numbers, document["data_from"])),
     }
     if card["profitability"]:
         uris["whale_curve"] = charts.data_uri(charts.whale_curve(card["profitability"], numbers))

@@ -229,3 +229,21 @@ def test_only_chosen_segments_get_pdfs(tmp_path):
     ]
     with pytest.raises(ScorecardError, match="no segment named 'Nope'"):
         build(resolve_source(data), "2025-Q3", Settings(), BuildOptions(out=tmp_path / "out", segments=["Nope"], jobs=1))
+
+
+@pytest.mark.slow
+def test_real_data_builds_in_parallel_with_its_exclusions_in_the_notes(tmp_path):
+    """36 scorecards over two render processes (a pool that recycled workers once hung after 16)."""
+    from conftest import REALDATA
+
+    result = CliRunner().invoke(app, ["build", "-p", "2011-Q3", "--data", str(REALDATA), "--max-excluded", "0.10",
+                                      "--out", str(tmp_path), "--jobs", "2", "--currency", "GBP"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    folder = tmp_path / "2011-Q3"
+    assert len(list(folder.glob("scorecard-*.pdf"))) == 36
+    text = pdf_text(folder / "scorecard-2011-Q3-company.pdf")
+    assert "order with no customer" in text and "1,134" in text and "£126,889.57" in text
+    assert "The data begins on 2010-12-01" in text.replace("\n", " ")
+    document = json.loads((folder / "metrics.json").read_text())
+    assert document["data_quality"]["excluded"][0]["rows"] == 1134
+    assert document["data_from"] == "2010-12-01"
