@@ -104,6 +104,29 @@ def test_pdf_headline_figures_equal_metrics_json(sample_build):
             assert formatting.money(row["value"], "EUR", exact=True) in text
 
 
+def test_profitability_page_matches_metrics_json(sample_build):
+    folder, _ = sample_build
+    document = json.loads((folder / "metrics.json").read_text(), parse_float=Decimal)
+    names = scorecard_file_names("2025-Q3", [c["segment"] for c in document["scorecards"]])
+    for card in document["scorecards"]:
+        p = card["profitability"]
+        text = pdf_text(folder / names[card["segment"]]).replace("\n", " ")
+        assert "Value creators and value destroyers" in text
+        destroyers = p["destroyers"]
+        erosion = f"{formatting.percent(destroyers['customers_share'], digits=0)} of customers destroy {formatting.money(destroyers['profit_eroded'], 'EUR')}"
+        assert erosion in text, card["segment"]
+        if p["total_profit"] > 0:
+            peak = p["peak"]
+            assert (
+                f"The top {formatting.percent(peak['customers_share'], digits=0)} of customers earn "
+                f"{formatting.percent(peak['profit_share'], digits=0)} of profit" in text
+            )
+        for row in p["top_destroyers"]:
+            assert formatting.money(row["profit"], "EUR", signed=True) in text
+        for row in p["cost_by_kind"]:
+            assert row["kind"] in text and formatting.money(row["amount"], "EUR") in text
+
+
 def test_pdf_metadata_and_bookmarks(sample_build):
     folder, _ = sample_build
     reader = PdfReader(folder / "scorecard-2025-Q3-segment-smb.pdf")
