@@ -96,10 +96,20 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     for table, column in UNIQUE_KEYS:
         if table not in present:
             continue
+        # Grouping by a 64-bit hash is much cheaper than by text over millions of keys; the few
+        # colliding hashes are then checked on the keys themselves, so the answer stays exact.
         duplicated = [
             key
             for (key,) in con.execute(
-                f"select {column} from stg_{table} where {column} is not null group by {column} having count(*) > 1"
+                f"""
+                with colliding as (
+                    select hash({column}) as key_hash from stg_{table} where {column} is not null
+                    group by key_hash having count(*) > 1
+                )
+                select {column} from stg_{table}
+                where {column} is not null and hash({column}) in (select key_hash from colliding)
+                group by {column} having count(*) > 1
+                """
             ).fetchall()
         ]
         if duplicated:

@@ -28,7 +28,7 @@ grouped_segments as (
 )
 
 select
-    row_number() over (order by customers.customer_id) as customer_key,
+    row_number() over () as customer_key,
     customers.customer_id,
     customers.name,
     grouped_segments.scorecard_segment as segment,

@@ -1,14 +1,9 @@
 -- mart_trend — grain: scorecard × trend period. Gains, losses and both ends of the bridges for each of
 -- the last N periods of the reported kind, ending with the reported period (SPEC §3.7).
-with memberships as (
-    select 'company' as scorecard, * from int_customer_periods
-    union all
-    select 'segment:' || segment, * from int_customer_periods
-),
-
-summed as (
+-- One pass with grouping sets: per segment and period, and per period for the company.
+with summed as (
     select
-        scorecard,
+        case when grouping(segment) = 1 then 'company' else 'segment:' || segment end as scorecard,
         period_index,
         count(*) filter (where active_start) as customers_start,
         count(*) filter (where status = 'new') as customers_new,
@@ -22,8 +17,8 @@ summed as (
         coalesce(-sum(run_rate_change) filter (where status = 'retained' and run_rate_change < 0), 0) as value_contraction,
         coalesce(sum(run_rate_start) filter (where status in ('lost_lapsed', 'lost_closed')), 0) as value_lost,
         coalesce(sum(run_rate_end) filter (where active_end), 0) as value_end
-    from memberships
-    group by scorecard, period_index
+    from int_customer_periods
+    group by grouping sets ((segment, period_index), (period_index))
 )
 
 select
