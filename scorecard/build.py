@@ -3,7 +3,6 @@ published atomically into `<out>/<period label>/`."""
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import multiprocessing
@@ -48,30 +47,6 @@ class BuildReport:
     total_seconds: float = 0.0
     skipped: bool = False
     document: dict | None = None
-
-
-def pseudonym(customer_id: str) -> str:
-    """A stable stand-in for a customer's name: the same id always gets the same pseudonym."""
-    return "Customer " + hashlib.sha256(customer_id.encode("utf-8")).hexdigest()[:6].upper()
-
-
-def redact(document: dict) -> dict:
-    """Replace every customer name by its pseudonym; notes (free text that may name people) are withheld."""
-    document = copy.deepcopy(document)
-    for card in document["scorecards"]:
-        for row in card["top_lost"] + card["top_decliners"]:
-            row["name"] = pseudonym(row["customer_id"])
-        for highlight in card["referrals"]["highlights"]:
-            highlight["referrer_name"] = pseudonym(highlight["referrer_id"])
-            if highlight["referred_customer_id"] is not None:
-                highlight["referred_name"] = pseudonym(highlight["referred_customer_id"])
-            if highlight["note"] is not None:
-                highlight["note"] = "(note withheld: --redact)"
-        profitability = card.get("profitability") or {}
-        for row in profitability.get("top_destroyers", []):
-            row["name"] = pseudonym(row["customer_id"])
-    document["settings"]["redact"] = True
-    return document
 
 
 def _render_scorecard(document: dict, index: int, target: Path) -> float:
@@ -172,7 +147,7 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
     result = engine.compute(
         source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress
     )
-    document = redact(result.document) if settings.redact else result.document
+    document = result.document
     metrics_seconds = time.perf_counter() - started
     label = document["period"]["label"]
 

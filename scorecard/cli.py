@@ -142,6 +142,7 @@ def metrics(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
+    redact: Annotated[Optional[bool], typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes).")] = None,
     as_of: AsOf = None,
 ) -> None:
     """Compute the scorecard figures for a period and print them; nothing is written to disk."""
@@ -151,7 +152,7 @@ def metrics(
 
     resolved = _resolve(config, data=data, window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
-                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin)  # fmt: skip
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact)  # fmt: skip
     source = resolve_source(resolved.get("data"))
     result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of))
     if format is OutputFormat.json:

@@ -229,4 +229,6 @@ def compute(
     broken = metrics.check_invariants(document)
     if broken:  # a bug, never a data problem: refuse to publish figures that do not add up
         raise ScorecardError("internal check failed, no output written: " + "; ".join(broken[:3]) + " (please report this)")
+    if settings.redact:  # before anything leaves the engine: every output is built from this document
+        document = metrics.redact(document)
     return Result(document, period, data_through, source, settings, quality, timings | {"model_" + k: v for k, v in runner.timings.items()})

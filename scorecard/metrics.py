@@ -5,7 +5,9 @@ Money is Decimal throughout and is written as a JSON number with exactly two dec
 
 from __future__ import annotations
 
+import copy
 import csv
+import hashlib
 import io
 import json
 import math
@@ -213,6 +215,29 @@ def quality_document(quality, data_through: date) -> dict:
             if e.kind == "ignored"
         ],
     }
+
+
+def pseudonym(customer_id: str) -> str:
+    """A stable stand-in for a customer's name: the same id always gets the same pseudonym."""
+    return "Customer " + hashlib.sha256(customer_id.encode("utf-8")).hexdigest()[:6].upper()
+
+
+def redact(document: dict) -> dict:
+    """Replace every customer name by its pseudonym; notes (free text that may name people) are withheld."""
+    document = copy.deepcopy(document)
+    for card in document["scorecards"]:
+        for row in card["top_lost"] + card["top_decliners"]:
+            row["name"] = pseudonym(row["customer_id"])
+        for highlight in card["referrals"]["highlights"]:
+            highlight["referrer_name"] = pseudonym(highlight["referrer_id"])
+            if highlight["referred_customer_id"] is not None:
+                highlight["referred_name"] = pseudonym(highlight["referred_customer_id"])
+            if highlight["note"] is not None:
+                highlight["note"] = "(note withheld: --redact)"
+        profitability = card.get("profitability") or {}
+        for row in profitability.get("top_destroyers", []):
+            row["name"] = pseudonym(row["customer_id"])
+    return document
 
 
 # --- serialisation ---------------------------------------------------------------------------------

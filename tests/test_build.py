@@ -17,6 +17,7 @@ from scorecard import formatting, render
 from scorecard.build import BuildOptions, build
 from scorecard.cli import app
 from scorecard.errors import ScorecardError
+from scorecard.metrics import pseudonym
 from scorecard.outputs import scorecard_file_names, slug
 from scorecard.settings import Settings
 from scorecard.source import resolve_source
@@ -204,7 +205,9 @@ def test_redact_leaves_no_customer_name_in_any_output(tmp_path):
         for name in names:
             assert name not in text, (path.name, name)
     assert "Customer " in pdf_text(report.folder / "scorecard-2025-Q3-company.pdf")
-    assert build_module.pseudonym("A1") == build_module.pseudonym("A1") != build_module.pseudonym("A2")
+    assert pseudonym("A1") == pseudonym("A1") != pseudonym("A2")
+    printed = CliRunner().invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data), "-f", "json", "--redact"]).stdout
+    assert all(name not in printed for name in names) and pseudonym("A1") in printed
 
 
 def test_a_failed_build_leaves_the_previous_outputs_untouched(tmp_path, monkeypatch):

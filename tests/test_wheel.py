@@ -40,3 +40,28 @@ def test_wheel_install_runs_metrics_on_the_bundled_sample(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "SAMPLE DATA" in result.stdout and "Company" in result.stdout
+
+
+def test_every_third_party_import_is_a_declared_dependency():
+    """The wheel test borrows the test environment's libraries, so it cannot notice an undeclared one;
+    this can: every module the package imports must come from a distribution in pyproject's dependencies."""
+    import ast
+    import sys
+    import tomllib
+    from importlib.metadata import packages_distributions
+
+    declared = {
+        requirement.split(">")[0].split("<")[0].split("=")[0].split("[")[0].strip().lower()
+        for requirement in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    }
+    distributions = packages_distributions()
+    imported = set()
+    for path in (REPO / "scorecard").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    third_party = {name for name in imported if name not in sys.stdlib_module_names and name != "scorecard"}
+    missing = {name for name in third_party if not {d.lower() for d in distributions.get(name, [name])} & declared}
+    assert missing == set(), f"imported but not declared in pyproject.toml: {sorted(missing)}"
