@@ -163,15 +163,22 @@ def compute(
     today: date | None = None,
     require_fresh_days: int | None = None,
     progress: Progress | None = None,
-    con: duckdb.DuckDBPyConnection | None = None,
 ) -> Result:
     """Run the whole metric engine and return the metrics document with what produced it."""
-    today = today or date.today()
-    as_of = as_of or today
-    if con is None:
-        with connect() as con:
-            return compute(source, period_text, settings, as_of=as_of, today=today, require_fresh_days=require_fresh_days,
-                           progress=progress, con=con)  # fmt: skip
+    as_of = as_of or today or date.today()
+    with connect() as con:
+        return _compute(con, source, period_text, settings, as_of, require_fresh_days, progress)
+
+
+def _compute(
+    con: duckdb.DuckDBPyConnection,
+    source: Source,
+    period_text: str,
+    settings: Settings,
+    as_of: date,
+    require_fresh_days: int | None,
+    progress: Progress | None,
+) -> Result:
     timings = {}
     started = time.perf_counter()
     runner, quality = prepare(con, source, settings, as_of, progress)

@@ -8,7 +8,6 @@ Typing and checking happen in the SQL staging models and in validation.py, never
 from __future__ import annotations
 
 import csv
-import hashlib
 import os
 import re
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import DataError, UsageError
+from .outputs import sha256_file
 from .resources import resource_path
 
 REQUIRED_COLUMNS = {
@@ -107,14 +107,6 @@ def resolve_source(data: str | os.PathLike | None) -> Source:
 
 def _quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _find_file(folder: Path, table: str) -> Path | None:
@@ -221,7 +213,7 @@ def _load_folder(con: duckdb.DuckDBPyConnection, source: Source) -> None:
             _load_csv(con, table, path)
         else:
             _load_parquet(con, table, path)
-        source.tables[table] = InputTable(table, str(path), path.suffix.lstrip("."), sha256=_sha256(path))
+        source.tables[table] = InputTable(table, str(path), path.suffix.lstrip("."), sha256=sha256_file(path))
     if missing:
         raise DataError(
             [f"{source.location}: no {table}.csv or {table}.parquet; the {table} table is required (SPEC §2)" for table in missing]
@@ -245,10 +237,11 @@ def _load_database(con: duckdb.DuckDBPyConnection, source: Source) -> None:
         raise DataError(
             [f"{source.location}: no table named {table}; the {table} table is required (SPEC §2)" for table in missing]
         )
+    digest = sha256_file(source.location)
     for table in TABLES:
         if table in present:
             con.execute(f"create table src_{table} as select * from source_db.{table}")
-            source.tables[table] = InputTable(table, f"{source.location}:{table}", "duckdb", sha256=_sha256(source.location))
+            source.tables[table] = InputTable(table, f"{source.location}:{table}", "duckdb", sha256=digest)
     con.execute("detach source_db")
 
 
