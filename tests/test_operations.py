@@ -145,12 +145,14 @@ def test_two_builds_at_once_never_interleave(tmp_path):
 
 
 def test_a_killed_build_leaves_the_previous_outputs_intact(tmp_path):
+    data = small_data(tmp_path / "data")
     out = tmp_path / "out"
-    first = subprocess.run(SCORECARD + ["build", "-p", "Q3", "--out", str(out), "--jobs", "1"], capture_output=True, text=True)
+    command = SCORECARD + ["build", "-p", "2025-Q3", "--data", str(data), "--out", str(out), "--jobs", "1"]
+    first = subprocess.run(command, capture_output=True, text=True)
     assert first.returncode == 0, first.stderr
     folder = out / "2025-Q3"
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    victim = subprocess.Popen(SCORECARD + ["build", "-p", "Q3", "--out", str(out), "--jobs", "1", "--force"], start_new_session=True)
+    victim = subprocess.Popen(command + ["--force"], start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not list(out.glob(".2025-Q3.staging-*/*.pdf")):
         time.sleep(0.05)
@@ -158,7 +160,7 @@ def test_a_killed_build_leaves_the_previous_outputs_intact(tmp_path):
     os.killpg(victim.pid, signal.SIGKILL)
     victim.wait()
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
-    again = subprocess.run(SCORECARD + ["build", "-p", "Q3", "--out", str(out), "--jobs", "1", "--force"], capture_output=True, text=True)
+    again = subprocess.run(command + ["--force"], capture_output=True, text=True)
     assert again.returncode == 0, again.stderr
     assert sorted(p.name for p in out.iterdir()) == [".scorecard.lock", "2025-Q3"]  # the debris is gone
 
