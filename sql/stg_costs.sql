@@ -5,7 +5,7 @@ select
     _row,
     clean_text(customer_id) as customer_id,
     cost_date_value is not null or clean_text(cost_date) is not null as cost_date_given,
-    coalesce(cost_date_value, to_report_date(clean_text(cost_date), settings.time_zone)) as cost_date,
+    in_calendar(coalesce(cost_date_value, to_report_date(clean_text(cost_date), settings.time_zone))) as cost_date,
     amount_value is not null or clean_text(amount) is not null as amount_given,
     coalesce(amount_value, try_cast(clean_text(amount) as decimal(18, 2))) as amount,
     coalesce(clean_text(kind), 'other') as kind

@@ -9,8 +9,8 @@ select
     clean_text(name) as name,
     coalesce(clean_text(segment_value), 'Unassigned') as segment,
     created_at_value is not null or clean_text(created_at) is not null as created_at_given,
-    coalesce(created_at_value, to_report_date(clean_text(created_at), settings.time_zone)) as created_at,
+    in_calendar(coalesce(created_at_value, to_report_date(clean_text(created_at), settings.time_zone))) as created_at,
     closed_at_value is not null or clean_text(closed_at) is not null as closed_at_given,
-    coalesce(closed_at_value, to_report_date(clean_text(closed_at), settings.time_zone)) as closed_at
+    in_calendar(coalesce(closed_at_value, to_report_date(clean_text(closed_at), settings.time_zone))) as closed_at
 from raw_customers
 cross join settings

@@ -8,7 +8,7 @@ select
     clean_text(order_id) as order_id,
     clean_text(customer_id) as customer_id,
     order_date_value is not null or clean_text(order_date) is not null as order_date_given,
-    coalesce(order_date_value, to_report_date(clean_text(order_date), settings.time_zone)) as order_date,
+    in_calendar(coalesce(order_date_value, to_report_date(clean_text(order_date), settings.time_zone))) as order_date,
     amount_value is not null or clean_text(amount) is not null as amount_given,
     coalesce(amount_value, try_cast(clean_text(amount) as decimal(18, 2))) as amount,
     coalesce(lower(clean_text(status)) = 'cancelled', false) as is_cancelled,

@@ -14,3 +14,8 @@ create or replace macro to_report_date(value, tz) as (
 
 -- clean_text: trimmed text, with empty strings as NULL.
 create or replace macro clean_text(value) as nullif(trim(cast(value as varchar)), '');
+
+-- in_calendar: the date, or NULL outside years 1–9999. DuckDB reads some oddities ('0/1/1') as dates
+-- in 1 BC, which no report (or Python) can show; they count as unreadable instead.
+create or replace macro in_calendar(value) as
+    case when value between date '0001-01-01' and date '9999-12-31' then value end;
