@@ -131,7 +131,7 @@ def parse_period(
         today = today or date.today()
         return containing(_RELATIVE[lower], today, fiscal_year_start).shifted(-1)
 
-    if bare := _BARE.match(upper):
+    if _BARE.match(upper):
         if data_through is None:
             raise UsageError(f"period {raw!r} needs the data's last order date to be resolved")
         kind = "quarter" if upper.startswith("Q") else "half"

@@ -16,6 +16,7 @@ from .engine import connect
 from .errors import UsageError
 from .models import ModelRunner
 from .resources import resource_path
+from .source import sql_string
 
 DEFAULT_CUSTOMERS = 4000
 DEFAULT_SEED = 7
@@ -39,10 +40,6 @@ def years_before(end: date, years: int) -> date:
         return day.replace(year=day.year - years)
     except ValueError:  # 29 February
         return day.replace(year=day.year - years, day=28)
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def generate(
@@ -84,7 +81,7 @@ def generate(
             target = staging / f"{table}.{file_format}"
             options = "(format csv, header true)" if file_format == "csv" else "(format parquet, compression zstd)"
             con.execute(
-                f"copy (select {columns} from {model} order by {order}) to {_sql_string(str(target))} {options}"
+                f"copy (select {columns} from {model} order by {order}) to {sql_string(str(target))} {options}"
             )
             counts[table] = con.execute(f"select count(*) from {model}").fetchone()[0]
         for table in OUTPUTS:

@@ -166,7 +166,8 @@ def _csv_problem(message: str) -> str:
     return f"{where}: {reason[:160]}" if reason else where
 
 
-def _sql_string(text: str) -> str:
+def sql_string(text: str) -> str:
+    """A file path as a SQL string literal, for the few statements that cannot bind a parameter."""
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -174,8 +175,8 @@ def _load_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> Non
     # A view, not a copy: Parquet is typed and columnar already, and the staging models read it once.
     # (A view cannot take a bound parameter, hence the quoted path.)
     try:
-        con.execute(f"select * from read_parquet(?) limit 0", [str(path)])
-        con.execute(f"create view src_{table} as select * from read_parquet({_sql_string(str(path))}, file_row_number=true)")
+        con.execute("select * from read_parquet(?) limit 0", [str(path)])
+        con.execute(f"create view src_{table} as select * from read_parquet({sql_string(str(path))}, file_row_number=true)")
     except duckdb.Error:
         raise DataError(f"{path}: not a readable Parquet file; re-export it as Parquet or CSV") from None
 

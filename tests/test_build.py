@@ -82,7 +82,7 @@ def test_every_page_carries_company_period_page_numbers_and_sample_mark(sample_b
             assert "SAMPLE DATA" in text, (pdf.name, number)
             assert "Data through 2025-12-31" in text and "2025-Q3" in text
             assert "Sample Co." in text
-            assert f"Page " in text and " of " in text
+            assert "Page " in text and " of " in text
         if pdf.name.startswith("scorecard-"):
             assert 2 <= len(reader.pages) <= 4
 
