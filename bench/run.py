@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -101,7 +101,7 @@ def machine() -> dict:
 def write(rows: list[dict], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     info = machine()
-    document = {"run_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "machine": info, "results": rows}
+    document = {"run_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": info, "results": rows}
     (out / "results.json").write_text(json.dumps(document, indent=2) + "\n")
     lines = [
         f"Benchmark run {document['run_at']} on {info['cpus']} cores, {info['memory_gib']} GiB, Python {info['python']}, "

@@ -11,10 +11,10 @@ import platform
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -188,7 +188,7 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
             files = sorted(p.name for p in staging.iterdir())
             manifest = {
                 "status": "success",
-                "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "period": document["period"],
                 "data_through": document["data_through"],
                 "source": document["source"],
@@ -199,7 +199,10 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
                 "settings": document["settings"],
                 "versions": _versions(),
                 "fingerprint": fingerprint,
-                "files": [{"name": name, "sha256": outputs.sha256_file(staging / name), "bytes": (staging / name).stat().st_size} for name in files],
+                "files": [
+                    {"name": name, "sha256": outputs.sha256_file(staging / name), "bytes": (staging / name).stat().st_size}
+                    for name in files
+                ],
                 "timings_seconds": {"metrics": round(metrics_seconds, 3), **{k: round(v, 3) for k, v in render_seconds.items()}},
                 "command": " ".join(["scorecard"] + sys.argv[1:]) if sys.argv else "scorecard",
             }

@@ -29,7 +29,9 @@ def _configured(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     return (
         chart.configure(font=FONT, background="white", padding=4)
         .configure_view(stroke=None)
-        .configure_axis(labelFontSize=10, titleFontSize=10, labelColor=INK, titleColor=INK, gridColor=GRID, domainColor="#999", tickColor="#999")
+        .configure_axis(
+            labelFontSize=10, titleFontSize=10, labelColor=INK, titleColor=INK, gridColor=GRID, domainColor="#999", tickColor="#999"
+        )
         .configure_title(fontSize=12, anchor="start", color=INK, fontWeight="bold")
         .configure_legend(labelFontSize=10, titleFontSize=10, orient="bottom", symbolSize=80)
     )
@@ -89,7 +91,9 @@ def waterfall(steps: list[tuple[str, Decimal | int, str]], *, title: str, label,
     colours = alt.Scale(domain=["total", "gain", "loss"], range=[TOTAL, GAIN, LOSS])
     domain = zoomed_domain(rows)
     scale = alt.Scale(domain=list(domain), clamp=True, nice=False, zero=False) if domain else alt.Scale(nice=True)
-    title_params = alt.TitleParams(title, subtitle=f"axis starts at {axis_label(domain[0])}" if domain else "", subtitleFontSize=8.5, subtitleColor="#666")
+    title_params = alt.TitleParams(
+        title, subtitle=f"axis starts at {axis_label(domain[0])}" if domain else "", subtitleFontSize=8.5, subtitleColor="#666"
+    )
     # Horizontal, like a bridge table read top to bottom: step names never collide, and each bar's
     # figure sits just right of it.
     base = alt.Chart(alt.Data(values=rows), title=title_params).encode(
@@ -154,8 +158,15 @@ def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str |
         gained = period["new"] + period["reactivated"]
         bars.append({"order": order, "period": period["period"], "kind": "Gained (new + won back)", "customers": gained})
         bars.append({"order": order, "period": period["period"], "kind": "Lost", "customers": -period["lost"]})
-        net.append({"order": order, "period": period["period"], "net": gained - period["lost"], "gained": gained,
-                    "text": "net " + numbers.count(gained - period["lost"], signed=True)})
+        net.append(
+            {
+                "order": order,
+                "period": period["period"],
+                "net": gained - period["lost"],
+                "gained": gained,
+                "text": "net " + numbers.count(gained - period["lost"], signed=True),
+            }
+        )
     x = alt.X("period:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelAngle=0))
     columns = (
         alt.Chart(alt.Data(values=bars))
@@ -201,14 +212,18 @@ def whale_curve(profitability: dict, numbers: formatting.Numbers, width: int = 6
     peak_point = alt.Chart(alt.Data(values=marks)).mark_point(filled=True, size=70, color=INK).encode(x=x, y="profit:Q")
     # The label sits on whichever side of the peak has room.
     right_side = (peak["customers_share"] or 0.0) < 0.6
-    peak_text = alt.Chart(alt.Data(values=marks)).mark_text(
-        dy=-10, fontSize=10, color=INK, align="left" if right_side else "right", dx=6 if right_side else -6
-    ).encode(x=x, y="profit:Q", text="text:N")
+    peak_text = (
+        alt.Chart(alt.Data(values=marks))
+        .mark_text(dy=-10, fontSize=10, color=INK, align="left" if right_side else "right", dx=6 if right_side else -6)
+        .encode(x=x, y="profit:Q", text="text:N")
+    )
     break_even = alt.Chart(alt.Data(values=marks)).mark_rule(color=LOSS, strokeDash=[4, 3]).encode(x=x)
     layers = [line, break_even, peak_point, peak_text]
     if as_share:
         total = alt.Chart(alt.Data(values=[{"profit": 1.0, "customers": 0.45, "text": "100 % = total profit"}]))
         layers.append(total.mark_rule(color="#999").encode(y="profit:Q"))
         layers.append(total.mark_text(align="left", dy=10, fontSize=9, color="#666").encode(x=x, y="profit:Q", text="text:N"))
-    chart = alt.layer(*layers).properties(width=width, height=height, title="Whale curve: who creates and who destroys profit (dashed: break-even)")
+    chart = alt.layer(*layers).properties(
+        width=width, height=height, title="Whale curve: who creates and who destroys profit (dashed: break-even)"
+    )
     return to_svg(chart)

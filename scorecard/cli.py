@@ -8,9 +8,9 @@ import json
 import os
 import sys
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -30,7 +30,7 @@ app = typer.Typer(
 _state = {"debug": bool(os.environ.get("SCORECARD_DEBUG")), "log_format": "text"}
 
 
-class LogFormat(str, Enum):
+class LogFormat(StrEnum):
     text = "text"
     json = "json"
 
@@ -78,37 +78,48 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks on errors.")] = False,
-    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = None,
+    version: Annotated[bool | None, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = None,
 ) -> None:
     _state["debug"] = _state["debug"] or debug
     _state["log_format"] = "text"
 
 
-class OutputFormat(str, Enum):
+class OutputFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
 
 
-class SampleFormat(str, Enum):
+class SampleFormat(StrEnum):
     csv = "csv"
     parquet = "parquet"
 
 
 # Options shared by several commands. None means "not given": the config file, environment or default applies.
-Period = Annotated[str, typer.Option("--period", "-p", help="Q3, 2025-Q3, 2025Q3, 2025-07, 2025-H2, 2025, last-quarter, last-month or last-year.")]
-Data = Annotated[Optional[str], typer.Option("--data", "-d", help="Folder of customers/orders/referrals/costs CSV or Parquet files, or a DuckDB file. Default: [data] source in the config, $SCORECARD_DATA, else the bundled sample.")]
-Config = Annotated[Optional[Path], typer.Option("--config", help="Config file (default: $SCORECARD_CONFIG, else ./scorecard.toml if present).")]
-WindowDays = Annotated[Optional[int], typer.Option(help="Value window W in days (default 365; at least the period length).")]
-ChangeThreshold = Annotated[Optional[str], typer.Option(help="Change threshold t for grew/declined (default 0.10).")]
-TierQuantiles = Annotated[Optional[str], typer.Option(help="Core and top tier quantiles (default 0.5,0.8).")]
-TierThresholds = Annotated[Optional[str], typer.Option(help="Fixed core,top tier thresholds in money (replaces the quantiles).")]
-SegmentBy = Annotated[Optional[str], typer.Option(help="Customers column that defines segments (default: segment).")]
-FiscalYearStart = Annotated[Optional[int], typer.Option(help="First month of the fiscal year, 1–12 (default 1).")]
-TimeZone = Annotated[Optional[str], typer.Option(help="Time zone that order timestamps are dated in (default UTC).")]
-MaxExcluded = Annotated[Optional[str], typer.Option(help="Stop when more than this share of a table's rows would be excluded (default 0.05).")]
-GrossMargin = Annotated[Optional[str], typer.Option(help="Gross margin for the profitability page, e.g. 0.35 (needs a costs table).")]
-AsOf = Annotated[Optional[str], typer.Option(help="Treat this date (YYYY-MM-DD) as today, for relative periods and future-dated orders.")]
+Period = Annotated[
+    str, typer.Option("--period", "-p", help="Q3, 2025-Q3, 2025Q3, 2025-07, 2025-H2, 2025, last-quarter, last-month or last-year.")
+]
+Data = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        "-d",
+        help="Folder of customers/orders/referrals/costs CSV or Parquet files, or a DuckDB file. Default: [data] source in the config, $SCORECARD_DATA, else the bundled sample.",
+    ),
+]
+Config = Annotated[
+    Path | None, typer.Option("--config", help="Config file (default: $SCORECARD_CONFIG, else ./scorecard.toml if present).")
+]
+WindowDays = Annotated[int | None, typer.Option(help="Value window W in days (default 365; at least the period length).")]
+ChangeThreshold = Annotated[str | None, typer.Option(help="Change threshold t for grew/declined (default 0.10).")]
+TierQuantiles = Annotated[str | None, typer.Option(help="Core and top tier quantiles (default 0.5,0.8).")]
+TierThresholds = Annotated[str | None, typer.Option(help="Fixed core,top tier thresholds in money (replaces the quantiles).")]
+SegmentBy = Annotated[str | None, typer.Option(help="Customers column that defines segments (default: segment).")]
+FiscalYearStart = Annotated[int | None, typer.Option(help="First month of the fiscal year, 1–12 (default 1).")]
+TimeZone = Annotated[str | None, typer.Option(help="Time zone that order timestamps are dated in (default UTC).")]
+MaxExcluded = Annotated[str | None, typer.Option(help="Stop when more than this share of a table's rows would be excluded (default 0.05).")]
+GrossMargin = Annotated[str | None, typer.Option(help="Gross margin for the profitability page, e.g. 0.35 (needs a costs table).")]
+AsOf = Annotated[str | None, typer.Option(help="Treat this date (YYYY-MM-DD) as today, for relative periods and future-dated orders.")]
 
 
 def _resolve(config: Path | None, **cli):
@@ -131,7 +142,12 @@ def _date(text: str | None, option: str = "--as-of") -> date | None:
 def metrics(
     period: Period,
     data: Data = None,
-    format: Annotated[OutputFormat, typer.Option("--format", "-f", help="table (readable summary), json (the metrics.json document) or csv (one row per scorecard × metric).")] = OutputFormat.table,
+    format: Annotated[
+        OutputFormat,
+        typer.Option(
+            "--format", "-f", help="table (readable summary), json (the metrics.json document) or csv (one row per scorecard × metric)."
+        ),
+    ] = OutputFormat.table,
     config: Config = None,
     window_days: WindowDays = None,
     change_threshold: ChangeThreshold = None,
@@ -142,7 +158,9 @@ def metrics(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
-    redact: Annotated[Optional[bool], typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes).")] = None,
+    redact: Annotated[
+        bool | None, typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes).")
+    ] = None,
     as_of: AsOf = None,
 ) -> None:
     """Compute the scorecard figures for a period and print them; nothing is written to disk."""
@@ -193,16 +211,32 @@ class _TerminalProgress:
 def build(
     period: Period,
     data: Data = None,
-    out: Annotated[Optional[str], typer.Option("--out", "-o", help="Output folder (default ./scorecards); files go to OUT/<period label>/.")] = None,
-    segment: Annotated[Optional[list[str]], typer.Option("--segment", "-s", help="Render only this segment's PDF (repeatable). The company scorecard and metrics.json always cover everything.")] = None,
-    redact: Annotated[Optional[bool], typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes) in every output.")] = None,
-    company: Annotated[Optional[str], typer.Option(help="Company name printed on every page.")] = None,
-    currency: Annotated[Optional[str], typer.Option(help="Reporting currency code, e.g. EUR, USD, GBP (default EUR).")] = None,
+    out: Annotated[
+        str | None, typer.Option("--out", "-o", help="Output folder (default ./scorecards); files go to OUT/<period label>/.")
+    ] = None,
+    segment: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--segment",
+            "-s",
+            help="Render only this segment's PDF (repeatable). The company scorecard and metrics.json always cover everything.",
+        ),
+    ] = None,
+    redact: Annotated[
+        bool | None,
+        typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes) in every output."),
+    ] = None,
+    company: Annotated[str | None, typer.Option(help="Company name printed on every page.")] = None,
+    currency: Annotated[str | None, typer.Option(help="Reporting currency code, e.g. EUR, USD, GBP (default EUR).")] = None,
     config: Config = None,
-    jobs: Annotated[Optional[int], typer.Option(help="Render processes (default: one per core, at most 4).")] = None,
+    jobs: Annotated[int | None, typer.Option(help="Render processes (default: one per core, at most 4).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Render even when nothing changed since the last build.")] = False,
-    wait: Annotated[bool, typer.Option("--wait", help="If another build is writing to the output folder, wait for it instead of exiting with code 4.")] = False,
-    require_fresh: Annotated[Optional[int], typer.Option(help="Fail with exit code 3 when the newest order is older than this many days.")] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="If another build is writing to the output folder, wait for it instead of exiting with code 4.")
+    ] = False,
+    require_fresh: Annotated[
+        int | None, typer.Option(help="Fail with exit code 3 when the newest order is older than this many days.")
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     log_format: Annotated[LogFormat, typer.Option(help="text, or json: one JSON object per line for log collectors.")] = LogFormat.text,
     window_days: WindowDays = None,
@@ -244,7 +278,11 @@ def build(
     if source.is_sample:
         _emit("sample", "Built from the bundled SAMPLE DATA (every page says so).")
     if report.skipped:
-        _emit("skipped", f"Nothing changed since the last build; {report.folder} is up to date (use --force to render again).", folder=report.folder)
+        _emit(
+            "skipped",
+            f"Nothing changed since the last build; {report.folder} is up to date (use --force to render again).",
+            folder=report.folder,
+        )
         return
     _emit("written", f"Wrote {len(report.files)} files to {report.folder}", folder=report.folder, files=report.files)
     _emit("timing", f"Metrics: {report.metrics_seconds:.1f} s", stage="metrics", seconds=round(report.metrics_seconds, 3))
@@ -313,7 +351,9 @@ def sample(
     customers: Annotated[int, typer.Option(help="Number of customers (about 13 orders each).")] = 4000,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives byte-identical files.")] = 7,
     segments: Annotated[int, typer.Option(help="Number of segments, 1–12.")] = 5,
-    through: Annotated[Optional[str], typer.Option(help="Last day of data, YYYY-MM-DD (default 2025-12-31); four years before it are generated.")] = None,
+    through: Annotated[
+        str | None, typer.Option(help="Last day of data, YYYY-MM-DD (default 2025-12-31); four years before it are generated.")
+    ] = None,
     format: Annotated[SampleFormat, typer.Option("--format", help="csv or parquet.")] = SampleFormat.csv,
     costs: Annotated[bool, typer.Option("--costs/--no-costs", help="Also write a cost-to-serve table.")] = True,
 ) -> None:

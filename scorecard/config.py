@@ -62,7 +62,7 @@ def _text_list(value, name):
     if isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
     if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() for item in value):
-        raise UsageError(f"{name} must be a list of segment names, like [\"SMB\", \"Enterprise\"]; got {value!r}")
+        raise UsageError(f'{name} must be a list of segment names, like ["SMB", "Enterprise"]; got {value!r}')
     return tuple(item.strip() for item in value)
 
 
@@ -134,14 +134,20 @@ OPTIONS = (
     Option("max_excluded", "metrics", "max_excluded", _fraction, "largest share of a table's rows that may be excluded"),
     Option("gross_margin", "metrics", "gross_margin", _fraction, "gross margin for profitability (with a costs table)"),
     Option("segment_by", "segments", "column", _text, "customers column that defines segments"),
-    Option("segments", "segments", "only", _text_list, "segments with a scorecard of their own; the rest become \"Other segments\""),
-    Option("min_segment_customers", "segments", "min_customers", _integer, "segments with fewer customers become \"Other segments\""),
+    Option("segments", "segments", "only", _text_list, 'segments with a scorecard of their own; the rest become "Other segments"'),
+    Option("min_segment_customers", "segments", "min_customers", _integer, 'segments with fewer customers become "Other segments"'),
     Option("targets.net_customers", "targets", "net_customers", _integer, "traffic light: net customers at least this"),
     Option("targets.net_value", "targets", "net_value", _money, "traffic light: net value change at least this"),
     Option("targets.nrr", "targets", "nrr", _fraction, "traffic light: net revenue retention at least this (1.0 = 100 %)"),
     Option("targets.grr", "targets", "grr", _fraction, "traffic light: gross revenue retention at least this"),
     Option("targets.logo_retention", "targets", "logo_retention", _fraction, "traffic light: logo retention at least this"),
-    Option("targets.gain_loss_ratio", "targets", "gain_loss_ratio", _fraction, "traffic light: customers gained per customer lost at least this"),
+    Option(
+        "targets.gain_loss_ratio",
+        "targets",
+        "gain_loss_ratio",
+        _fraction,
+        "traffic light: customers gained per customer lost at least this",
+    ),
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 BY_TOML = {(option.section, option.key): option for option in OPTIONS}
@@ -200,7 +206,9 @@ def read_config(path: Path) -> dict[str, object]:
     return values
 
 
-def resolve(cli: Mapping[str, object], *, config: str | os.PathLike | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None) -> Resolved:
+def resolve(
+    cli: Mapping[str, object], *, config: str | os.PathLike | None = None, env: Mapping[str, str] | None = None, cwd: Path | None = None
+) -> Resolved:
     """Defaults < config file < environment < command line. `cli` holds options the user gave (None = not given)."""
     env = os.environ if env is None else env
     cwd = cwd or Path.cwd()
@@ -250,7 +258,7 @@ def _show(value) -> str:
     return str(value)
 
 
-STARTER = '''# scorecard.toml: settings for `scorecard build` and `scorecard metrics`.
+STARTER = """# scorecard.toml: settings for `scorecard build` and `scorecard metrics`.
 # Precedence: built-in defaults < this file < SCORECARD_* environment variables < command-line options.
 # `scorecard config` shows the effective value of every setting and where it came from.
 # Paths are relative to this file.
@@ -297,4 +305,4 @@ nrr = 1.0                          # net revenue retention at least 100 %
 # net_value = 0
 # logo_retention = 0.9
 # gain_loss_ratio = 1.0
-'''
+"""

@@ -106,7 +106,10 @@ def _lock_down(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     no network, no extension, and no way to change that back."""
     data_folder = source.location if source.location.is_dir() else source.location.parent
     # Symlinked files are checked at their real place, so their real folders are allowed too.
-    real_folders = {Path(table.location.rsplit(":", 1)[0] if table.format == "duckdb" else table.location).resolve().parent for table in source.tables.values()}
+    real_folders = {
+        Path(table.location.rsplit(":", 1)[0] if table.format == "duckdb" else table.location).resolve().parent
+        for table in source.tables.values()
+    }
     allowed = sorted({str(data_folder) + os.sep, str(_spill_folder()) + os.sep} | {str(folder) + os.sep for folder in real_folders})
     con.execute("set allowed_directories = ?", [allowed])
     con.execute("set enable_external_access = false")
@@ -193,9 +196,7 @@ def _compute(
             f"the newest order is from {data_through}, {(as_of - data_through).days} days before {as_of}; "
             f"--require-fresh allows {require_fresh_days}. Check that the data export ran"
         )
-    period = parse_period(
-        period_text, fiscal_year_start=settings.fiscal_year_start, data_through=data_through, today=as_of
-    )
+    period = parse_period(period_text, fiscal_year_start=settings.fiscal_year_start, data_through=data_through, today=as_of)
     if settings.window_days < period.nominal_days:
         raise UsageError(
             f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.nominal_days} days); "

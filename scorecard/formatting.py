@@ -96,8 +96,7 @@ def summary_table(document: dict) -> str:
     partial = f", partial through {document['data_through']}" if period["partial"] else ""
     lines = [
         f"{period['label']} ({period['start']} to {period['end']}, end exclusive{partial}); "
-        f"data through {document['data_through']}"
-        + ("  [SAMPLE DATA]" if document.get("sample_data") else ""),
+        f"data through {document['data_through']}" + ("  [SAMPLE DATA]" if document.get("sample_data") else ""),
         "",
     ]
     header = ("Scorecard", "Start", "Gained", "Lost", "Net", "End", "Value gained", "Value lost", "Net value", "NRR")

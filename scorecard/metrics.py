@@ -42,7 +42,7 @@ def _rate(value) -> float | None:
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
     cursor = con.execute(sql)
     names = [column[0] for column in cursor.description]
-    return [dict(zip(names, row)) for row in cursor.fetchall()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _by_scorecard(rows: list[dict]) -> dict[str, list[dict]]:
@@ -77,18 +77,25 @@ def _profitability(con) -> dict[str, dict]:
                 "customers_share": _rate(s["destroyers_share"]),
                 "profit_eroded": money(s["profit_eroded"]),
             },
-            "cost_by_kind": [
-                {"kind": k["kind"], "amount": money(k["amount"]), "customers": int(k["customers"])} for k in kinds[key]
-            ],
+            "cost_by_kind": [{"kind": k["kind"], "amount": money(k["amount"]), "customers": int(k["customers"])} for k in kinds[key]],
             "top_destroyers": [
-                {"customer_id": d["customer_id"], "name": d["name"], "revenue": money(d["revenue"]),
-                 "cost_to_serve": money(d["cost_to_serve"]), "profit": money(d["profit"]),
-                 "main_cost_kind": d["main_cost_kind"], "main_cost": money(d["main_cost"]) if d["main_cost"] is not None else None}
+                {
+                    "customer_id": d["customer_id"],
+                    "name": d["name"],
+                    "revenue": money(d["revenue"]),
+                    "cost_to_serve": money(d["cost_to_serve"]),
+                    "profit": money(d["profit"]),
+                    "main_cost_kind": d["main_cost_kind"],
+                    "main_cost": money(d["main_cost"]) if d["main_cost"] is not None else None,
+                }
                 for d in destroyers[key]
             ],  # fmt: skip
             "curve": [
-                {"customers_share": _rate(p["customers_share"]), "cumulative_profit": money(p["cumulative_profit"]),
-                 "profit_share": _rate(p["profit_share"])}
+                {
+                    "customers_share": _rate(p["customers_share"]),
+                    "cumulative_profit": money(p["cumulative_profit"]),
+                    "profit_share": _rate(p["profit_share"]),
+                }
                 for p in curves[key]
             ],  # fmt: skip
         }
@@ -125,7 +132,13 @@ def build_document(con, *, period, data_through: date, settings, quality, source
                     for cell in migration[key]
                 ],
                 "within_tier": [
-                    {"tier": t["tier"], "grew": int(t["grew"]), "stable": int(t["stable"]), "declined": int(t["declined"]), "change": money(t["value_change"])}
+                    {
+                        "tier": t["tier"],
+                        "grew": int(t["grew"]),
+                        "stable": int(t["stable"]),
+                        "declined": int(t["declined"]),
+                        "change": money(t["value_change"]),
+                    }
                     for t in within[key]
                 ],
                 "referrals": {
@@ -152,8 +165,13 @@ def build_document(con, *, period, data_through: date, settings, quality, source
                     for r in top_lost[key]
                 ],
                 "top_decliners": [
-                    {"customer_id": r["customer_id"], "name": r["name"], "change": money(r["change"]),
-                     "value_start": money(r["run_rate_start"]), "value_end": money(r["run_rate_end"])}
+                    {
+                        "customer_id": r["customer_id"],
+                        "name": r["name"],
+                        "change": money(r["change"]),
+                        "value_start": money(r["run_rate_start"]),
+                        "value_end": money(r["run_rate_end"]),
+                    }
                     for r in decliners[key]
                 ],  # fmt: skip
                 "trend": [
@@ -322,9 +340,9 @@ def check_invariants(document: dict) -> list[str]:
             == v["start"] + v["new"] + v["reactivated"] + v["expansion"] - v["contraction"] - v["lost"],
         }
         cells = card["migration"]
-        row = lambda state: sum(x["customers"] for x in cells if x["from"] == state)  # noqa: E731
-        column = lambda state: sum(x["customers"] for x in cells if x["to"] == state)  # noqa: E731
-        column_value = lambda state: sum(x["value"] for x in cells if x["to"] == state)  # noqa: E731
+        row = lambda state, cells=cells: sum(x["customers"] for x in cells if x["from"] == state)
+        column = lambda state, cells=cells: sum(x["customers"] for x in cells if x["to"] == state)
+        column_value = lambda state, cells=cells: sum(x["value"] for x in cells if x["to"] == state)
         checks |= {
             "migration has 20 cells": len(cells) == 20,
             "migration rows: new, reactivated, start tiers": row("new") == c["new"]

@@ -22,9 +22,7 @@ _COMMENT = re.compile(r"--[^\n]*")
 _WORD = re.compile(r"[a-z_][a-z0-9_]*")
 
 # Tables the caller creates before running models.
-INPUT_TABLES = frozenset(
-    {"raw_customers", "raw_orders", "raw_referrals", "raw_costs", "run_settings", "run_segments", "run_periods"}
-)
+INPUT_TABLES = frozenset({"raw_customers", "raw_orders", "raw_referrals", "raw_costs", "run_settings", "run_segments", "run_periods"})
 
 # progress(stage, done, total, item): told after each model, so a terminal can show a bar.
 Progress = Callable[[str, int, int, str], None]
@@ -63,9 +61,7 @@ def run_order(models: dict[str, Model]) -> list[str]:
 class ModelRunner:
     """Runs models in dependency order, as far as the tables present allow."""
 
-    def __init__(
-        self, con: duckdb.DuckDBPyConnection, folder: Path | None = None, inputs: frozenset[str] = INPUT_TABLES
-    ):
+    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path | None = None, inputs: frozenset[str] = INPUT_TABLES):
         self.con = con
         folder = folder or resource_path("sql")
         self.models = discover(folder, inputs)

@@ -57,7 +57,7 @@ def output_lock(out: Path, wait: bool = False, timeout: float = 3600):
     """Hold an exclusive lock on the output folder for the whole build. Without `wait`, a second build
     stops at once with LockedError (exit 4); with it, it waits up to `timeout` seconds."""
     out.mkdir(parents=True, exist_ok=True)
-    handle = open(out / LOCK_NAME, "a+")
+    handle = open(out / LOCK_NAME, "a+")  # noqa: SIM115 — held open for the whole build
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -15,10 +15,7 @@ from .errors import UsageError
 KINDS = ("month", "quarter", "half", "year")
 _MONTHS_IN = {"month": 1, "quarter": 3, "half": 6, "year": 12}
 
-PERIOD_FORMS = (
-    "Q3 (latest Q3 in the data), 2025-Q3, 2025Q3, 2025-07 (month), 2025-H2, 2025 (year), "
-    "last-quarter, last-month, last-year"
-)
+PERIOD_FORMS = "Q3 (latest Q3 in the data), 2025-Q3, 2025Q3, 2025-07 (month), 2025-H2, 2025 (year), last-quarter, last-month, last-year"
 
 
 def _add_months(day: date, months: int) -> date:

@@ -62,7 +62,9 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
     )
 
     # Filters format with the document's currency and number format (the `numbers` in every context).
-    env.filters["money"] = jinja2.pass_context(lambda context, value, signed=False, exact=False: context["numbers"].money(value, signed, exact))
+    env.filters["money"] = jinja2.pass_context(
+        lambda context, value, signed=False, exact=False: context["numbers"].money(value, signed, exact)
+    )
     env.filters["count"] = jinja2.pass_context(lambda context, value, signed=False: context["numbers"].count(value, signed))
     env.filters["percent"] = jinja2.pass_context(lambda context, value, signed=False: context["numbers"].percent(value, signed))
     env.filters["ratio"] = jinja2.pass_context(lambda context, value: context["numbers"].ratio(value))
@@ -156,7 +158,7 @@ def _tone(value) -> str:
 
 def tiles(card: dict, numbers: formatting.Numbers) -> list[dict]:
     c, v = card["customers"], card["value"]
-    money = lambda amount, signed=True: numbers.money(amount, signed=signed)  # noqa: E731
+    money = lambda amount, signed=True: numbers.money(amount, signed=signed)
     return [
         {"label": "Customers gained", "figure": numbers.count(c["gained"], signed=True), "tone": "good" if c["gained"] else "",
          "detail": f"{numbers.count(c['new'])} new · {numbers.count(c['reactivated'])} won back"},
@@ -175,7 +177,7 @@ def tiles(card: dict, numbers: formatting.Numbers) -> list[dict]:
 
 def engagement(card: dict) -> list[dict]:
     c, values = card["customers"], card["engagement_value"]
-    share = lambda n: n / c["retained"] if c["retained"] else None  # noqa: E731
+    share = lambda n: n / c["retained"] if c["retained"] else None
     return [
         {"label": "grew", "customers": c["grew"], "share": share(c["grew"]), "value": values["grew"]},
         {"label": "held stable", "customers": c["stable"], "share": share(c["stable"]), "value": values["stable"]},
@@ -311,7 +313,9 @@ def profitability(card: dict, settings: dict, numbers: formatting.Numbers) -> di
     else:
         headline = f"Customers lost money overall: profit {numbers.money(p['total_profit'], signed=True)}; {destroy}."
     margin = settings["gross_margin"]
-    margin_note = f"{numbers.percent(margin, digits=0)}, orders' own margins where given" if margin is not None else "each order's own margin"
+    margin_note = (
+        f"{numbers.percent(margin, digits=0)}, orders' own margins where given" if margin is not None else "each order's own margin"
+    )
     return {"headline": headline, "margin_note": margin_note}
 
 

@@ -80,9 +80,7 @@ def generate(
                 continue
             target = staging / f"{table}.{file_format}"
             options = "(format csv, header true)" if file_format == "csv" else "(format parquet, compression zstd)"
-            con.execute(
-                f"copy (select {columns} from {model} order by {order}) to {sql_string(str(target))} {options}"
-            )
+            con.execute(f"copy (select {columns} from {model} order by {order}) to {sql_string(str(target))} {options}")
             counts[table] = con.execute(f"select count(*) from {model}").fetchone()[0]
         for table in OUTPUTS:
             for suffix in FORMATS:

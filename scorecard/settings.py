@@ -7,7 +7,6 @@ from decimal import Decimal, InvalidOperation
 
 from .errors import UsageError
 
-
 NUMBER_FORMATS = ("1,234.56", "1.234,56", "1 234,56")
 
 
@@ -54,9 +53,7 @@ class Settings:
             raise UsageError(f"--change-threshold must be a fraction like 0.10, got {self.change_threshold}")
         core, top = self.tier_quantiles
         if not Decimal("0") < core < top <= Decimal("1"):
-            raise UsageError(
-                f"--tier-quantiles must be two increasing fractions in (0, 1], like 0.5,0.8; got {core},{top}"
-            )
+            raise UsageError(f"--tier-quantiles must be two increasing fractions in (0, 1], like 0.5,0.8; got {core},{top}")
         if self.tier_thresholds is not None and not Decimal("0") < self.tier_thresholds[0] < self.tier_thresholds[1]:
             raise UsageError("--tier-thresholds must be two increasing positive amounts, like 1000,5000")
         if not 1 <= self.trend_periods <= 40:

@@ -61,6 +61,8 @@ def _typed_value(source_type: str | None, kind: str, column: str) -> str | None:
     if kind in ("money", "fraction") and source_type and source_type.startswith(_NUMERIC):
         return f"try_cast({quoted} as {_TARGET_TYPE[kind]})"
     return None
+
+
 TABLES = tuple(REQUIRED_COLUMNS)
 FILE_SUFFIXES = (".csv", ".parquet")
 DATABASE_SUFFIXES = (".duckdb", ".db", ".ddb")
@@ -112,9 +114,7 @@ def _quote_identifier(name: str) -> str:
 def _find_file(folder: Path, table: str) -> Path | None:
     found = [folder / f"{table}{suffix}" for suffix in FILE_SUFFIXES if (folder / f"{table}{suffix}").is_file()]
     if len(found) > 1:
-        raise DataError(
-            f"{folder}: both {found[0].name} and {found[1].name} exist; keep one {table} file so it is clear which to read"
-        )
+        raise DataError(f"{folder}: both {found[0].name} and {found[1].name} exist; keep one {table} file so it is clear which to read")
     return found[0] if found else None
 
 
@@ -148,7 +148,9 @@ def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
             [str(path), columns],
         )
     except duckdb.Error as error:
-        raise DataError(f"{path}: cannot be read as a comma-separated CSV file ({_csv_problem(str(error))}); fix the file or re-export it") from None
+        raise DataError(
+            f"{path}: cannot be read as a comma-separated CSV file ({_csv_problem(str(error))}); fix the file or re-export it"
+        ) from None
 
 
 def _csv_problem(message: str) -> str:
@@ -235,9 +237,7 @@ def _load_database(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     }
     missing = [table for table in TABLES if table not in present and table not in OPTIONAL_TABLES]
     if missing:
-        raise DataError(
-            [f"{source.location}: no table named {table}; the {table} table is required (SPEC §2)" for table in missing]
-        )
+        raise DataError([f"{source.location}: no table named {table}; the {table} table is required (SPEC §2)" for table in missing])
     digest = sha256_file(source.location)
     for table in TABLES:
         if table in present:

@@ -73,17 +73,19 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
             continue
         bad_rows = [
             row
-            for (row,) in con.execute(
-                f"select _row from stg_{table} where {column}_given and {column} is null order by _row"
-            ).fetchall()
+            for (row,) in con.execute(f"select _row from stg_{table} where {column}_given and {column} is null order by _row").fetchall()
         ]
         # The offending values, for the message: only the few rows shown are looked up.
-        values = dict(
-            con.execute(
-                f"select _row, cast({column} as varchar) from raw_{table} where _row in (select unnest(?))",
-                [bad_rows[:SHOWN_ROWS]],
-            ).fetchall()
-        ) if bad_rows else {}
+        values = (
+            dict(
+                con.execute(
+                    f"select _row, cast({column} as varchar) from raw_{table} where _row in (select unnest(?))",
+                    [bad_rows[:SHOWN_ROWS]],
+                ).fetchall()
+            )
+            if bad_rows
+            else {}
+        )
         bad = [(row, values.get(row)) for row in bad_rows]
         if bad:
             shown = _rows_list(bad[:SHOWN_ROWS])
@@ -159,9 +161,7 @@ def check_tolerance(quality: DataQuality, source: Source, max_excluded: Decimal)
     for table, rows in quality.rows_read.items():
         excluded = quality.excluded_rows(table)
         if rows and excluded and Decimal(excluded) / rows > max_excluded:
-            reasons = "; ".join(
-                f"{e.rows} {e.reason}" for e in quality.exclusions if e.table == table and e.kind == "excluded"
-            )
+            reasons = "; ".join(f"{e.rows} {e.reason}" for e in quality.exclusions if e.table == table and e.kind == "excluded")
             problems.append(
                 f"{_location(source, table)}: {excluded} of {rows} rows ({excluded / rows:.1%}) would be excluded "
                 f"({reasons}), more than the {float(max_excluded):.0%} tolerated; fix the data, or pass "

@@ -9,10 +9,10 @@ with memberships as (
 
 select
     *,
-    row_number() over (partition by scorecard order by profit desc, customer_id) as position,
+    row_number() over (partition by scorecard order by profit desc, customer_id asc) as position,
     count(*) over (partition by scorecard) as population,
     sum(profit) over (
-        partition by scorecard order by profit desc, customer_id rows between unbounded preceding and current row
+        partition by scorecard order by profit desc, customer_id asc rows between unbounded preceding and current row
     ) as cumulative_profit,
     sum(profit) over (partition by scorecard) as total_profit
 from memberships

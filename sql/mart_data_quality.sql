@@ -1,7 +1,8 @@
 -- mart_data_quality — grain: table × reason. Rows excluded from the metrics (with the money they carry)
 -- and rows ignored by definition (cancelled orders), for the data-quality notes and metrics.json.
 with excluded as (
-    select 'customers' as input_table, 'customer with no customer_id' as reason, 'excluded' as kind,
+    select
+        'customers' as input_table, 'customer with no customer_id' as reason, 'excluded' as kind,
         count(*) as rows, null::decimal(38, 2) as amount
     from stg_customers
     where customer_id is null

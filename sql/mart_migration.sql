@@ -2,11 +2,11 @@
 -- from ∈ new, reactivated, base, core, top; to ∈ base, core, top, lost. Value is RR(c, e), or RR(c, s)
 -- for customers lost.
 with from_states as (
-    select * from (values (1, 'new'), (2, 'reactivated'), (3, 'base'), (4, 'core'), (5, 'top')) as t(from_order, from_state)
+    select * from (values (1, 'new'), (2, 'reactivated'), (3, 'base'), (4, 'core'), (5, 'top')) as t (from_order, from_state)
 ),
 
 to_states as (
-    select * from (values (1, 'base'), (2, 'core'), (3, 'top'), (4, 'lost')) as t(to_order, to_state)
+    select * from (values (1, 'base'), (2, 'core'), (3, 'top'), (4, 'lost')) as t (to_order, to_state)
 ),
 
 cells as (

@@ -12,7 +12,7 @@ ranked as (
         *,
         row_number() over (
             partition by scorecard
-            order by converted desc, referred_value desc nulls last, referred_at, referral_sort_key
+            order by converted desc, referred_value desc nulls last, referred_at asc, referral_sort_key asc
         ) as rank
     from eligible
 )

@@ -53,7 +53,7 @@ final as (
         counts.customers_lost / nullif(counts.customers_start, 0) as logo_churn,
         (counts.value_start - counts.value_contraction - counts.value_lost) / nullif(counts.value_start, 0) as grr,
         (counts.value_start + counts.value_expansion - counts.value_contraction - counts.value_lost)
-            / nullif(counts.value_start, 0) as nrr,
+        / nullif(counts.value_start, 0) as nrr,
         (counts.customers_new + counts.customers_reactivated) / nullif(counts.customers_lost, 0) as gain_loss_ratio,
         tiers.core_threshold,
         tiers.top_threshold,

@@ -1,7 +1,7 @@
 -- mart_tier_movement — grain: scorecard × tier. Retained customers who stayed in their tier, split by
 -- whether they grew, held stable or declined: the "movement within a tier" of SPEC §3.5.
 with tiers as (
-    select * from (values (1, 'base'), (2, 'core'), (3, 'top')) as t(tier_order, tier)
+    select * from (values (1, 'base'), (2, 'core'), (3, 'top')) as t (tier_order, tier)
 ),
 
 stayed as (

@@ -8,7 +8,7 @@ ranked as (
         customer_id,
         run_rate_start as value,
         status,
-        row_number() over (partition by scorecard order by run_rate_start desc, customer_id) as rank
+        row_number() over (partition by scorecard order by run_rate_start desc, customer_id asc) as rank
     from int_scorecard_movements
     where status in ('lost_lapsed', 'lost_closed')
 )

@@ -39,23 +39,37 @@ def make_data(folder: Path, customers, orders, referrals=None, costs=None) -> Pa
         if isinstance(row, dict):
             customer_rows.append(row)
         else:
-            fields = dict(zip(("customer_id", "segment", "closed_at", "name"), row))
+            fields = dict(zip(("customer_id", "segment", "closed_at", "name"), row, strict=False))
             fields.setdefault("closed_at", None)
             fields.setdefault("name", f"Name of {fields['customer_id']}")
             customer_rows.append(fields)
-    write_csv(folder / "customers.csv", customer_rows, ["customer_id", "name", "segment", "closed_at"] if not isinstance(customers[0], dict) else None)
+    write_csv(
+        folder / "customers.csv",
+        customer_rows,
+        ["customer_id", "name", "segment", "closed_at"] if not isinstance(customers[0], dict) else None,
+    )
     order_rows = []
     for number, row in enumerate(orders, start=1):
         if isinstance(row, dict):
             order_rows.append({"order_id": f"o{number}", **row})
         else:
-            fields = dict(zip(("customer_id", "order_date", "amount", "status"), row))
+            fields = dict(zip(("customer_id", "order_date", "amount", "status"), row, strict=False))
             order_rows.append({"order_id": f"o{number}", **fields, "status": fields.get("status", "completed")})
     write_csv(folder / "orders.csv", order_rows)
     if referrals is not None:
-        write_csv(folder / "referrals.csv", referrals, ["referral_id", "referrer_id", "referred_customer_id", "referred_at", "note"] if referrals and not isinstance(referrals[0], dict) else None)
+        write_csv(
+            folder / "referrals.csv",
+            referrals,
+            ["referral_id", "referrer_id", "referred_customer_id", "referred_at", "note"]
+            if referrals and not isinstance(referrals[0], dict)
+            else None,
+        )
     if costs is not None:
-        write_csv(folder / "costs.csv", costs, ["customer_id", "cost_date", "amount", "kind"] if costs and not isinstance(costs[0], dict) else None)
+        write_csv(
+            folder / "costs.csv",
+            costs,
+            ["customer_id", "cost_date", "amount", "kind"] if costs and not isinstance(costs[0], dict) else None,
+        )
     return folder
 
 

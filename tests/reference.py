@@ -13,7 +13,9 @@ from decimal import Decimal
 STATUSES = ("new", "reactivated", "lost_lapsed", "lost_closed", "retained", "in_and_out")
 
 
-def reference_scorecards(customers, orders, start, end, window=365, threshold=Decimal("0.1"), quantiles=(Decimal("0.5"), Decimal("0.8")), top_n=10):
+def reference_scorecards(
+    customers, orders, start, end, window=365, threshold=Decimal("0.1"), quantiles=(Decimal("0.5"), Decimal("0.8")), top_n=10
+):
     """customers: {id: {"segment", "closed_at"}}; orders: [{"customer_id", "order_date", "amount", "cancelled"}]."""
     by_customer = defaultdict(list)
     for order in orders:
@@ -68,7 +70,7 @@ def reference_scorecards(customers, orders, start, end, window=365, threshold=De
         E = [x for x in m if x["in_e"]]
         counts = {s: sum(1 for x in m if x["status"] == s) for s in STATUSES}
         retained = [x for x in m if x["status"] == "retained"]
-        delta = lambda x: x["re"] - x["rs"]  # noqa: E731
+        delta = lambda x: x["re"] - x["rs"]
         grew = [x for x in retained if delta(x) > threshold * x["rs"]]
         declined = [x for x in retained if delta(x) < -threshold * x["rs"]]
         basis = sorted(x["rs"] for x in S) if S else sorted(x["re"] for x in E)
@@ -76,7 +78,7 @@ def reference_scorecards(customers, orders, start, end, window=365, threshold=De
         if basis:
             tiers = tuple(basis[max(1, math.ceil(q * len(basis))) - 1] for q in quantiles)
 
-        def tier(value):
+        def tier(value, tiers=tiers):
             return "top" if value >= tiers[1] else "core" if value >= tiers[0] else "base"
 
         migration = defaultdict(lambda: [0, Decimal("0")])

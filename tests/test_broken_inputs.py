@@ -60,14 +60,16 @@ def test_exclusions_reach_metrics_json():
 
 
 BASE = CORPUS / "31-one-order-for-an-unknown-customer-is-excluded"
-COLUMNS = [
-    ("customers.csv", column) for column in ("customer_id", "name", "segment", "closed_at")
-] + [("orders.csv", column) for column in ("order_id", "customer_id", "order_date", "amount", "status")] + [
-    ("referrals.csv", column) for column in ("referral_id", "referrer_id", "referred_customer_id", "referred_at", "note")
-]
+COLUMNS = (
+    [("customers.csv", column) for column in ("customer_id", "name", "segment", "closed_at")]
+    + [("orders.csv", column) for column in ("order_id", "customer_id", "order_date", "amount", "status")]
+    + [("referrals.csv", column) for column in ("referral_id", "referrer_id", "referred_customer_id", "referred_at", "note")]
+)
 junk = st.one_of(
     st.text(max_size=30),
-    st.sampled_from(["", " ", "NULL", "nan", "-0", "1e400", "9" * 40, "2025-02-30", "0000-01-01", "2025-08-01T25:00", "\u0000", '"', "\n", ",,,"]),
+    st.sampled_from(
+        ["", " ", "NULL", "nan", "-0", "1e400", "9" * 40, "2025-02-30", "0000-01-01", "2025-08-01T25:00", "\u0000", '"', "\n", ",,,"]
+    ),
 )
 
 

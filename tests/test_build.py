@@ -162,7 +162,7 @@ def test_rendering_refuses_every_url_that_is_not_a_packaged_asset(tmp_path):
         '<link rel="stylesheet" href="https://cdn.example.com/style.css">',
         '<img src="file:///etc/passwd">',
         '<style>@import url("http://example.com/x.css");</style>',
-        '<style>@font-face { font-family: x; src: url(https://fonts.example.com/x.woff2); } p { font-family: x }</style><p>x</p>',
+        "<style>@font-face { font-family: x; src: url(https://fonts.example.com/x.woff2); } p { font-family: x }</style><p>x</p>",
     ):
         with pytest.raises(ScorecardError, match="refused to fetch"):
             render.html_to_pdf(f"<html><body>{reference}</body></html>", tmp_path / "x.pdf")

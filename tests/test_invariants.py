@@ -66,8 +66,13 @@ def test_generated_data_matches_the_reference_reading_of_the_spec(tmp_path_facto
     folder = tmp_path_factory.mktemp("gen")
     ids = [f"c{i:02d}" for i in range(len(customers))]
     customer_rows = [
-        {"customer_id": cid, "name": cid, "segment": segment, "closed_at": str(FIRST_DAY + timedelta(days=closed)) if closed is not None else None}
-        for cid, (segment, closed) in zip(ids, customers)
+        {
+            "customer_id": cid,
+            "name": cid,
+            "segment": segment,
+            "closed_at": str(FIRST_DAY + timedelta(days=closed)) if closed is not None else None,
+        }
+        for cid, (segment, closed) in zip(ids, customers, strict=True)
     ]
     order_rows = [
         {
@@ -88,9 +93,17 @@ def test_generated_data_matches_the_reference_reading_of_the_spec(tmp_path_facto
     assert check_invariants(document) == []
 
     expected = reference_scorecards(
-        {row["customer_id"]: {"segment": row["segment"], "closed_at": date.fromisoformat(row["closed_at"]) if row["closed_at"] else None} for row in customer_rows},
+        {
+            row["customer_id"]: {"segment": row["segment"], "closed_at": date.fromisoformat(row["closed_at"]) if row["closed_at"] else None}
+            for row in customer_rows
+        },
         [
-            {"customer_id": o["customer_id"], "order_date": date.fromisoformat(o["order_date"]), "amount": Decimal(o["amount"]), "cancelled": o["status"] == "cancelled"}
+            {
+                "customer_id": o["customer_id"],
+                "order_date": date.fromisoformat(o["order_date"]),
+                "amount": Decimal(o["amount"]),
+                "cancelled": o["status"] == "cancelled",
+            }
             for o in order_rows
         ],
         parsed.start,

@@ -68,7 +68,7 @@ def test_config_paths_are_relative_to_the_config_file(tmp_path, monkeypatch):
         ("[metric]\nwindow_days = 400\n", "unknown key [metric] window_days"),
         ('[metrics]\nwindow_days = "400"\n', "[metrics] window_days must be a whole number"),
         ("[report]\ncurrency = 3\n", "[report] currency must be a quoted text"),
-        ("[segments]\nonly = \"SMB\"\n", "[segments] only must be a list of quoted names"),
+        ('[segments]\nonly = "SMB"\n', "[segments] only must be a list of quoted names"),
         ("[metrics]\ntier_quantiles = [0.9, 0.5]\n", "--tier-quantiles must be two increasing fractions"),
         ("[metrics\n", "not valid TOML"),
     ],
@@ -196,7 +196,9 @@ def test_quiet_prints_nothing_and_json_logs_parse(tmp_path):
 
 def test_relative_periods_follow_as_of(tmp_path):
     data = small_data(tmp_path / "data")
-    result = runner.invoke(app, ["build", "-p", "last-quarter", "--as-of", "2025-10-15", "--data", str(data), "--out", str(tmp_path / "out"), "--jobs", "1"])
+    result = runner.invoke(
+        app, ["build", "-p", "last-quarter", "--as-of", "2025-10-15", "--data", str(data), "--out", str(tmp_path / "out"), "--jobs", "1"]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "out" / "2025-Q3" / "metrics.json").exists()
 
@@ -206,10 +208,18 @@ def test_segments_outside_the_list_or_too_small_become_other_segments(tmp_path):
     orders = [(c, "2025-08-01", "10") for c in "ABCDE"]
     data = make_data(tmp_path / "data", customers, orders)
     (tmp_path / "by-size.toml").write_text("[segments]\nmin_customers = 2\n")
-    by_size = json.loads(runner.invoke(app, ["metrics", "-p", "2025-Q3", "-f", "json", "--data", str(data), "--config", str(tmp_path / "by-size.toml")]).stdout)
+    by_size = json.loads(
+        runner.invoke(
+            app, ["metrics", "-p", "2025-Q3", "-f", "json", "--data", str(data), "--config", str(tmp_path / "by-size.toml")]
+        ).stdout
+    )
     assert [(c["segment"], c["customers"]["new"]) for c in by_size["scorecards"]] == [(None, 5), ("Big", 3), ("Other segments", 2)]
     (tmp_path / "listed.toml").write_text('[segments]\nonly = ["Tiny"]\n')
-    listed = json.loads(runner.invoke(app, ["metrics", "-p", "2025-Q3", "-f", "json", "--data", str(data), "--config", str(tmp_path / "listed.toml")]).stdout)
+    listed = json.loads(
+        runner.invoke(
+            app, ["metrics", "-p", "2025-Q3", "-f", "json", "--data", str(data), "--config", str(tmp_path / "listed.toml")]
+        ).stdout
+    )
     assert [(c["segment"], c["customers"]["new"]) for c in listed["scorecards"]] == [(None, 5), ("Other segments", 4), ("Tiny", 1)]
 
 
@@ -217,7 +227,9 @@ def test_number_format_and_traffic_lights_reach_the_pdf(tmp_path):
     data = small_data(tmp_path / "data")
     config = tmp_path / "scorecard.toml"
     config.write_text('[report]\nnumber_format = "1.234,56"\ncompany = "Muster GmbH"\n[targets]\nnet_customers = 5\nnrr = 0.5\n')
-    result = runner.invoke(app, ["build", "-p", "2025-Q3", "--data", str(data), "--out", str(tmp_path / "out"), "--jobs", "1", "--config", str(config)])
+    result = runner.invoke(
+        app, ["build", "-p", "2025-Q3", "--data", str(data), "--out", str(tmp_path / "out"), "--jobs", "1", "--config", str(config)]
+    )
     assert result.exit_code == 0, result.output
     text = PdfReader(tmp_path / "out" / "2025-Q3" / "scorecard-2025-Q3-company.pdf").pages[0].extract_text()
     assert "Muster GmbH" in text and "TARGETS" in text
@@ -233,7 +245,9 @@ def test_cron_like_run_with_only_a_config_file(tmp_path):
     generated = subprocess.run(SCORECARD + ["sample", "--out", str(project / "data"), "--customers", "300", "--through", str(yesterday), "--no-costs"],
                                capture_output=True, text=True)  # fmt: skip
     assert generated.returncode == 0, generated.stderr
-    (project / "scorecard.toml").write_text('[data]\nsource = "data"\n[output]\nfolder = "reports"\n[report]\ncompany = "Cron Co"\n[periods]\nrequire_fresh_days = 3\n')
+    (project / "scorecard.toml").write_text(
+        '[data]\nsource = "data"\n[output]\nfolder = "reports"\n[report]\ncompany = "Cron Co"\n[periods]\nrequire_fresh_days = 3\n'
+    )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     environment = {"PATH": os.path.dirname(sys.executable) + ":/usr/bin:/bin"}

@@ -62,7 +62,12 @@ def test_segments_add_up_and_all_negative_segment(costed):
     x, y = card(document, "X")["profitability"], card(document, "Y")["profitability"]
     assert x["total_profit"] + y["total_profit"] == card(document)["profitability"]["total_profit"]
     # X: A 400, F −20, B −250; Y: E 50, D 30, C −80
-    assert x["peak"] == {"customers": 1, "customers_share": pytest.approx(1 / 3), "profit": D("400.00"), "profit_share": pytest.approx(400 / 130)}
+    assert x["peak"] == {
+        "customers": 1,
+        "customers_share": pytest.approx(1 / 3),
+        "profit": D("400.00"),
+        "profit_share": pytest.approx(400 / 130),
+    }
     all_negative = compute(costed, gross_margin=D("0"))  # no margin: every customer with costs loses money
     company = card(all_negative)["profitability"]
     assert company["total_profit"] == D("-550.00")

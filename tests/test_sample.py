@@ -39,7 +39,9 @@ def test_sample_has_the_promised_shape():
 
 
 def test_other_seeds_and_parquet(tmp_path):
-    result = CliRunner().invoke(app, ["sample", "--out", str(tmp_path), "--customers", "300", "--seed", "3", "--format", "parquet", "--segments", "12"])
+    result = CliRunner().invoke(
+        app, ["sample", "--out", str(tmp_path), "--customers", "300", "--seed", "3", "--format", "parquet", "--segments", "12"]
+    )
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["costs.parquet", "customers.parquet", "orders.parquet", "referrals.parquet"]
     document = compute(tmp_path, "2025-Q3")

@@ -27,12 +27,15 @@ account_management as (
     select
         customers.customer_id,
         customers.signup_date + (91 * quarter_number)::integer as cost_date,
-        round(customers.order_value * 91 / customers.interval_days
-              * (0.05 + 0.10 * uniform(customers.seed, customers.id, 'account' || quarter_number)), 2)::decimal(18, 2),
+        round(
+            customers.order_value * 91 / customers.interval_days
+            * (0.05 + 0.10 * uniform(customers.seed, customers.id, 'account' || quarter_number)), 2
+        )::decimal(18, 2),
         'account management'
     from sample_customers as customers
-    cross join unnest(range(greatest(0, (least(customers.first_life_end, customers.end_date) - customers.signup_date) // 91)::integer))
-        as quarters(quarter_number)
+    cross join
+        unnest(range(greatest(0, (least(customers.first_life_end, customers.end_date) - customers.signup_date) // 91)::integer))
+            as quarters (quarter_number)
     where customers.is_contract and uniform(customers.seed, customers.id, 'high_touch') < 0.3
 ),
 
@@ -56,14 +59,19 @@ support as (
             uniform(seed, id, 'contact_date' || contact) * greatest(1, least(first_life_end, end_date) - signup_date)
         )::integer as cost_date,
         round(case when needy then 60 + uniform(seed, id, 'contact_cost' || contact) * 100
-                   else 25 + uniform(seed, id, 'contact_cost' || contact) * 40 end, 2)::decimal(18, 2),
+            else 25 + uniform(seed, id, 'contact_cost' || contact) * 40
+        end, 2)::decimal(18, 2),
         'support'
     from support_needs
-    cross join unnest(range(contacts)) as numbers(contact)
+    cross join unnest(range(contacts)) as numbers (contact)
 )
 
 select * from shipping
-union all select * from returns
-union all select * from onboarding
-union all select * from account_management
-union all select * from support
+union all
+select * from returns
+union all
+select * from onboarding
+union all
+select * from account_management
+union all
+select * from support

@@ -92,23 +92,31 @@ select
     end as second_life_start,
     case
         when segment in ('Consumer', 'Marketplace')
-            then pick(['Anna', 'Ben', 'Chloé', 'Dmitri', 'Elif', 'Farah', 'Gustav', 'Hana', 'Ivan', 'Jana', 'Kofi',
-                       'Lena', 'Mateo', 'Nora', 'Omar', 'Priya', 'Quentin', 'Rosa', 'Sven', 'Tariq', 'Uma', 'Yusuf'],
-                      seed, id, 'first')
-                 || ' '
-                 || pick(['Adeyemi', 'Berger', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'García', 'Hughes', 'Ivanova',
-                          'Jensen', 'Kowalski', 'Larsen', 'Moreau', 'Novak', 'O''Brien', 'Petrov', 'Rossi', 'Schmidt',
-                          'Tanaka', 'Weber'],
-                         seed, id, 'last')
-        else pick(['Alder', 'Birch', 'Cobalt', 'Delta', 'Ember', 'Fjord', 'Granite', 'Harbor', 'Iris', 'Juniper',
-                   'Kestrel', 'Lumen', 'Meridian', 'Nimbus', 'Orchid', 'Pioneer', 'Quarry', 'Ridge', 'Summit',
-                   'Tundra', 'Vertex', 'Willow'],
-                  seed, id, 'first')
-             || ' '
-             || pick(['Analytics', 'Bakery', 'Clinic', 'Logistics', 'Foods', 'Labs', 'Media', 'Motors', 'Partners',
-                      'Robotics', 'Studios', 'Systems', 'Textiles', 'Works'],
-                     seed, id, 'second')
-             || ' '
-             || pick(['Ltd', 'GmbH', 'SA', 'BV', 'Inc', 'AB', 'Oy', 'SRL'], seed, id, 'legal')
+            then pick([
+                    'Anna', 'Ben', 'Chloé', 'Dmitri', 'Elif', 'Farah', 'Gustav', 'Hana', 'Ivan', 'Jana', 'Kofi',
+                    'Lena', 'Mateo', 'Nora', 'Omar', 'Priya', 'Quentin', 'Rosa', 'Sven', 'Tariq', 'Uma', 'Yusuf'
+                ],
+                seed, id, 'first')
+                || ' '
+                || pick([
+                    'Adeyemi', 'Berger', 'Costa', 'Dubois', 'Eriksen', 'Fischer', 'García', 'Hughes', 'Ivanova',
+                    'Jensen', 'Kowalski', 'Larsen', 'Moreau', 'Novak', 'O''Brien', 'Petrov', 'Rossi', 'Schmidt',
+                    'Tanaka', 'Weber'
+                ],
+                seed, id, 'last')
+        else pick([
+                'Alder', 'Birch', 'Cobalt', 'Delta', 'Ember', 'Fjord', 'Granite', 'Harbor', 'Iris', 'Juniper',
+                'Kestrel', 'Lumen', 'Meridian', 'Nimbus', 'Orchid', 'Pioneer', 'Quarry', 'Ridge', 'Summit',
+                'Tundra', 'Vertex', 'Willow'
+            ],
+            seed, id, 'first')
+            || ' '
+            || pick([
+                'Analytics', 'Bakery', 'Clinic', 'Logistics', 'Foods', 'Labs', 'Media', 'Motors', 'Partners',
+                'Robotics', 'Studios', 'Systems', 'Textiles', 'Works'
+            ],
+            seed, id, 'second')
+            || ' '
+            || pick(['Ltd', 'GmbH', 'SA', 'BV', 'Inc', 'AB', 'Oy', 'SRL'], seed, id, 'legal')
     end as name
 from final

@@ -2,11 +2,13 @@
 -- lifetimes, with seasonal amounts, the segment's gross margin (±5 points), 2 % cancelled orders and
 -- 4 % later refunds (negative amounts).
 with lives as (
-    select id, customer_id, seed, end_date, seasonality, gross_margin, interval_days, order_value, 1 as life,
+    select
+        id, customer_id, seed, end_date, seasonality, gross_margin, interval_days, order_value, 1 as life,
         signup_date as life_start, least(first_life_end, end_date) as life_end
     from sample_customers
     union all
-    select id, customer_id, seed, end_date, seasonality, gross_margin, interval_days, order_value, 2,
+    select
+        id, customer_id, seed, end_date, seasonality, gross_margin, interval_days, order_value, 2,
         second_life_start, least(second_life_start + second_life_days, end_date)
     from sample_customers
     where second_life_start is not null
@@ -22,7 +24,7 @@ purchases as (
         )::integer as order_date
     from lives
     cross join unnest(range(greatest(1, ceil((lives.life_end - lives.life_start) / lives.interval_days))::integer))
-        as numbers(purchase_number)
+        as numbers (purchase_number)
 ),
 
 priced as (
