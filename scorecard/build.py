@@ -23,7 +23,7 @@ from .errors import UsageError
 from .settings import Settings
 from .source import Source
 
-DEPENDENCIES = ("duckdb", "weasyprint", "altair", "vl-convert-python", "jinja2", "typer", "pypdf")
+DEPENDENCIES = ("duckdb", "weasyprint", "altair", "vl-convert-python", "jinja2", "typer", "pypdf", "babel")
 
 
 @dataclass
@@ -84,16 +84,76 @@ def _render_all(document: dict, jobs: list[tuple[int, Path]], processes: int, pr
     return seconds
 
 
-def _board_pack(document: dict, pdfs: list[tuple[str, Path]], target: Path, staging: Path) -> None:
-    """Cover and comparison rendered once; the scorecards appended from their finished PDFs."""
-    from pypdf import PdfWriter
+def _contents(pdfs: list[tuple[str, Path]]) -> list[dict]:
+    """Per scorecard PDF: its title in the pack, pages, and its sections (bookmarks) by page."""
+    from pypdf import PdfReader
 
-    cover = staging / ".cover.pdf"
-    render.html_to_pdf(render.board_pack_html(document, render.environment()), cover)
-    writer = PdfWriter()
-    writer.append(cover, outline_item="Cover and segment comparison")
-    for title, path in pdfs:
-        writer.append(path, outline_item=title)
+    contents = []
+    for number, (title, path) in enumerate(pdfs, start=1):
+        reader = PdfReader(path)
+        sections = []
+
+        def walk(items, reader=reader, sections=sections):
+            for item in items:
+                if isinstance(item, list):
+                    walk(item)
+                elif item.title and not item.title.endswith("customers gained versus lost"):
+                    sections.append({"title": item.title, "page": reader.get_destination_page_number(item)})
+
+        walk(reader.outline)
+        contents.append({"title": title, "anchor": f"scorecard-{number}", "pages": len(reader.pages), "sections": sections, "path": path})
+    return contents
+
+
+def _lay_under(writer, page, underneath) -> None:
+    """Draw page `underneath` (from another PDF) beneath the content of `page`: it becomes a form XObject of
+    the writer, so its resources keep their own names and no content stream is parsed or rewritten."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    form = DecodedStreamObject()
+    contents = underneath.get_contents()
+    form.set_data(contents.get_data() if contents is not None else b"")
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    form[NameObject("/BBox")] = ArrayObject(underneath.mediabox)
+    form[NameObject("/Resources")] = underneath["/Resources"].get_object().clone(writer)
+    form_reference = writer._add_object(form.flate_encode())
+
+    # The pack's pages share one resource dictionary: each gets its own, naming its own scorecard page.
+    resources = DictionaryObject(page["/Resources"].get_object())
+    xobjects = DictionaryObject(resources["/XObject"].get_object()) if "/XObject" in resources else DictionaryObject()
+    xobjects[NameObject("/ScorecardPage")] = form_reference
+    resources[NameObject("/XObject")] = xobjects
+    page[NameObject("/Resources")] = resources
+    drawing = DecodedStreamObject()
+    drawing.set_data(b"q /ScorecardPage Do Q\n")
+    existing = page["/Contents"]
+    existing = list(existing.get_object()) if isinstance(existing.get_object(), ArrayObject) else [existing]
+    page[NameObject("/Contents")] = ArrayObject([writer._add_object(drawing), *existing])
+
+
+def _board_pack(document: dict, pdfs: list[tuple[str, Path]], target: Path) -> None:
+    """One PDF: cover (the company's story and the segments compared), contents with page numbers and
+    links, then every scorecard, numbered "Page x of y" across the pack.
+
+    The scorecards are not rendered again: the pack is rendered once with a blank page per scorecard
+    page, carrying only the pack's page number (over the scorecard's own); each finished scorecard page
+    is then laid under its blank."""
+    import io
+
+    from pypdf import PdfReader, PdfWriter
+    from pypdf.generic import ArrayObject, ByteStringObject
+
+    contents = _contents(pdfs)
+    front = io.BytesIO()
+    render.html_to_pdf(render.board_pack_html(document, render.environment(), contents), front)
+    writer = PdfWriter(clone_from=PdfReader(front))
+    first = len(writer.pages) - sum(entry["pages"] for entry in contents)
+    for entry in contents:
+        reader = PdfReader(entry["path"])
+        for offset, page in enumerate(reader.pages):
+            _lay_under(writer, writer.pages[first + offset], page)
+        first += entry["pages"]
     writer.add_metadata(
         {
             "/Title": f"{document['settings']['company_name']} · customer scorecards · {document['period']['label']}",
@@ -102,12 +162,9 @@ def _board_pack(document: dict, pdfs: list[tuple[str, Path]], target: Path, stag
     )
     # A fixed document id, so identical inputs give identical bytes.
     seed = hashlib.sha256(metrics.to_json(document).encode("utf-8")).digest()[:16]
-    from pypdf.generic import ArrayObject, ByteStringObject
-
     writer._ID = ArrayObject([ByteStringObject(seed), ByteStringObject(seed)])
     with target.open("wb") as handle:
         writer.write(handle)
-    cover.unlink()
 
 
 def _versions() -> dict[str, str]:
@@ -180,7 +237,7 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
             in_pack_order = [None] + [row["name"] for row in render.comparison(document) if not row["is_company"] and row["name"] in wanted]
             pdfs = [("Company" if s is None else s, staging / pdf_names[s]) for s in in_pack_order]
             pack_started = time.perf_counter()
-            _board_pack(document, pdfs, staging / board_pack_name, staging)
+            _board_pack(document, pdfs, staging / board_pack_name)
             render_seconds[board_pack_name] = time.perf_counter() - pack_started
 
             (staging / "metrics.json").write_text(metrics_json, encoding="utf-8")

@@ -67,9 +67,13 @@ def zoomed_domain(rows: list[dict]) -> tuple[float, float] | None:
     return (start, high) if start > 0 else None
 
 
-def waterfall(steps: list[tuple[str, Decimal | int, str]], *, title: str, label, axis_label, width: int, height: int) -> str:
+def waterfall(
+    steps: list[tuple[str, Decimal | int, str]], *, title: str, label, axis_label, width: int, height: int, whole: bool = False
+) -> str:
     """steps: (label, amount, kind) with kind total, gain or loss; totals stand on zero, the rest float.
-    `label` formats an amount for the text beside each bar, `axis_label` an axis value."""
+    `label` formats an amount for the text beside each bar, `axis_label` an axis value; `whole`: the amounts
+    are counts, so the axis has no fractional ticks. When the axis does not start at zero, the total bars
+    carry a break mark (≈) and the title says where the axis starts."""
     rows, level = [], Decimal(0)
     for order, (name, amount, kind) in enumerate(steps):
         amount = Decimal(amount)
@@ -92,20 +96,39 @@ def waterfall(steps: list[tuple[str, Decimal | int, str]], *, title: str, label,
     domain = zoomed_domain(rows)
     scale = alt.Scale(domain=list(domain), clamp=True, nice=False, zero=False) if domain else alt.Scale(nice=True)
     title_params = alt.TitleParams(
-        title, subtitle=f"axis starts at {axis_label(domain[0])}" if domain else "", subtitleFontSize=8.5, subtitleColor="#666"
+        title,
+        subtitle=f"≈ axis broken: it starts at {axis_label(domain[0])}, not zero" if domain else "",
+        subtitleFontSize=9,
+        subtitleColor=LOSS,
+        subtitleFontWeight="bold",
     )
     # Horizontal, like a bridge table read top to bottom: step names never collide, and each bar's
     # figure sits just right of it.
     base = alt.Chart(alt.Data(values=rows), title=title_params).encode(
         y=alt.Y("step:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(ticks=False, domain=False, labelPadding=4)),
     )
-    bars = base.mark_bar(height=max(8, int(height / len(rows) * 0.62)), clip=True).encode(
-        x=alt.X("low:Q", title=None, axis=alt.Axis(format="~s", tickCount=4), scale=scale),
+    axis = alt.Axis(format="~s", tickCount=4, tickMinStep=1 if whole else alt.Undefined)
+    bar_height = max(8, int(height / len(rows) * 0.62))
+    bars = base.mark_bar(height=bar_height, clip=True).encode(
+        x=alt.X("low:Q", title=None, axis=axis, scale=scale),
         x2="high:Q",
         color=alt.Color("kind:N", scale=colours, legend=None),
     )
     text = base.mark_text(align="left", dx=4, fontSize=9.5, color=INK).encode(x="high:Q", text="text:N")
-    return to_svg((bars + text).properties(width=width, height=height))
+    layers = [bars, text]
+    if domain:
+        # The break: a white ≈ across each total bar, just right of where the axis starts.
+        marks = [
+            {"step": row["step"], "order": row["order"], "at": domain[0] + 0.06 * (domain[1] - domain[0])}
+            for row in rows
+            if row["kind"] == "total"
+        ]
+        layers.append(
+            alt.Chart(alt.Data(values=marks))
+            .mark_text(text="≈", fontSize=bar_height * 1.5, fontWeight="bold", color="white", baseline="middle")
+            .encode(x=alt.X("at:Q", scale=scale), y=alt.Y("step:N", sort=alt.SortField("order")))
+        )
+    return to_svg(alt.layer(*layers).properties(width=width, height=height))
 
 
 def count_bridge(card: dict, numbers: formatting.Numbers, width: int = 230, height: int = 150) -> str:
@@ -125,6 +148,7 @@ def count_bridge(card: dict, numbers: formatting.Numbers, width: int = 230, heig
         axis_label=lambda value: numbers.count(int(value)),
         width=width,
         height=height,
+        whole=True,
     )
 
 
@@ -149,44 +173,162 @@ def value_bridge(card: dict, numbers: formatting.Numbers, width: int = 230, heig
     )
 
 
-def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str | None = None, width: int = 640, height: int = 170) -> str:
-    """Customers gained (up) and lost (down) per period, with the net as a line. Periods that ended
-    before the data begins are left out: their zeros would read as "nothing happened"."""
-    bars, net = [], []
-    shown = [period for period in card["trend"] if data_from is None or period["period_end"] > data_from] or card["trend"][-1:]
-    for order, period in enumerate(shown):
-        gained = period["new"] + period["reactivated"]
-        bars.append({"order": order, "period": period["period"], "kind": "Gained (new + won back)", "customers": gained})
-        bars.append({"order": order, "period": period["period"], "kind": "Lost", "customers": -period["lost"]})
-        net.append(
-            {
-                "order": order,
-                "period": period["period"],
-                "net": gained - period["lost"],
-                "gained": gained,
-                "text": "net " + numbers.count(gained - period["lost"], signed=True),
-            }
+def _shown_periods(card: dict, data_from: str | None) -> list[dict]:
+    """The trend periods worth drawing: those that ended before the data begins would read as zeros."""
+    return [period for period in card["trend"] if data_from is None or period["period_end"] > data_from] or card["trend"][-1:]
+
+
+def _period_axis(shown: list[dict], labels: bool) -> alt.X:
+    return alt.X(
+        "period:N",
+        sort=[period["period"] for period in shown],
+        title=None,
+        axis=alt.Axis(labelAngle=0, labels=labels, ticks=labels, domain=False, labelPadding=2),
+    )
+
+
+def _figure_rows(shown: list[dict], rows: list[tuple[str, list[str]]], width: int) -> alt.Chart:
+    """A small table under a trend chart, one column per period (aligned with the bars): the figures
+    that would otherwise sit on the bars and lines, and which periods have short history."""
+    if any(period["short_history"] for period in shown):
+        rows = [*rows, ("History", ["⚠ short" if period["short_history"] else "full" for period in shown])]
+    cells = [
+        {"period": period["period"], "row": name, "order": index, "text": texts[position], "short": period["short_history"]}
+        for index, (name, texts) in enumerate(rows)
+        for position, period in enumerate(shown)
+    ]
+    return (
+        alt.Chart(alt.Data(values=cells))
+        .mark_text(fontSize=9, color=INK)
+        .encode(
+            x=_period_axis(shown, labels=False),
+            y=alt.Y("row:N", sort=[name for name, _ in rows], title=None, axis=alt.Axis(ticks=False, domain=False, labelFontWeight="bold")),
+            text="text:N",
         )
-    x = alt.X("period:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(labelAngle=0))
+        .properties(width=width, height=13 * len(rows))
+    )
+
+
+def _short_subtitle(card: dict, shown: list[dict], data_from: str | None) -> str:
+    notes = []
+    if len(shown) < len(card["trend"]):
+        notes.append(f"the data begins {data_from}; earlier periods are left out")
+    if any(period["short_history"] for period in shown):
+        notes.append("pale, ⚠ short: short history, so gains are overstated and losses understated")
+    return "; ".join(notes)
+
+
+def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str | None = None, width: int = 600, height: int = 90) -> str:
+    """Customers gained (up) and lost (down) per period, with the net as a line and, under the chart, the
+    net per period. Periods with short history are pale."""
+    shown = _shown_periods(card, data_from)
+    bars, net = [], []
+    for period in shown:
+        gained, lost = period["headline"]["customers_gained"], period["headline"]["customers_lost"]
+        short = period["short_history"]
+        bars.append({"period": period["period"], "kind": "Gained", "customers": gained, "short": short})
+        bars.append({"period": period["period"], "kind": "Lost", "customers": -lost, "short": short})
+        net.append({"period": period["period"], "net": gained - lost})
+    x = _period_axis(shown, labels=True)
     columns = (
         alt.Chart(alt.Data(values=bars))
         .mark_bar(size=max(10, int(width / max(1, len(net)) * 0.45)))
         .encode(
             x=x,
-            y=alt.Y("customers:Q", title="customers", axis=alt.Axis(format="~s", tickCount=5)),
-            color=alt.Color("kind:N", scale=alt.Scale(domain=["Gained (new + won back)", "Lost"], range=[GAIN, LOSS]), title=None),
+            y=alt.Y("customers:Q", title="customers", axis=alt.Axis(format=",d", tickCount=5, tickMinStep=1)),
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(domain=["Gained", "Lost"], range=[GAIN, LOSS]),
+                title=None,
+                legend=alt.Legend(orient="right", labelLimit=150),
+            ),
+            opacity=alt.condition("datum.short", alt.value(0.35), alt.value(1.0)),
         )
     )
     net_line = alt.Chart(alt.Data(values=net)).mark_line(color=INK, point=alt.OverlayMarkDef(color=INK, size=30)).encode(x=x, y="net:Q")
-    # Net figures sit above each period's gains bar, clear of the bars and the line.
-    labels = alt.Chart(alt.Data(values=net)).mark_text(dy=-7, fontSize=9, color=INK).encode(x=x, y="gained:Q", text="text:N")
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y="zero:Q")
-    skipped = len(card["trend"]) - len(shown)
-    subtitle = f"the data begins {data_from}; earlier periods are left out" if skipped else ""
-    chart = (columns + zero + net_line + labels).properties(
-        width=width, height=height,
-        title=alt.TitleParams("Gained versus lost, last periods (line: net)", subtitle=subtitle, subtitleFontSize=8.5, subtitleColor="#666"),
-    )  # fmt: skip
+    top = (columns + zero + net_line).properties(width=width, height=height)
+    rows = _figure_rows(shown, [("Net", [numbers.count(p["headline"]["customers_net"], signed=True) for p in shown])], width)
+    chart = (
+        alt.vconcat(top, rows, spacing=2)
+        .resolve_scale(x="shared")
+        .properties(
+            title=alt.TitleParams(
+                "Customers gained (new + won back) versus lost, last periods (line: net)",
+                subtitle=_short_subtitle(card, shown, data_from),
+                subtitleFontSize=8.5,
+                subtitleColor="#666",
+            )
+        )
+    )
+    return to_svg(chart)
+
+
+VALUE_PARTS = (
+    # (part, label, sign, colour): gains stack up from zero, losses down
+    ("value_new", "New", 1, GAIN),
+    ("value_reactivated", "Won back", 1, GAIN_SOFT),
+    ("value_expansion", "Expansion", 1, "#009E73"),
+    ("value_lost", "Lost customers", -1, LOSS),
+    ("value_contraction", "Contraction", -1, LOSS_SOFT),
+)
+
+
+def value_trend(card: dict, numbers: formatting.Numbers, data_from: str | None = None, width: int = 600, height: int = 90) -> str:
+    """Value gained (new, won back, expansion: up) and lost (lost customers, contraction: down) per period,
+    with the net value change, NRR and GRR of each period under the chart."""
+    shown = _shown_periods(card, data_from)
+    bars = [
+        {"period": period["period"], "part": label, "order": order, "value": float(sign * period[key]), "short": period["short_history"]}
+        for period in shown
+        for order, (key, label, sign, _) in enumerate(VALUE_PARTS)
+    ]
+    x = _period_axis(shown, labels=True)
+    columns = (
+        alt.Chart(alt.Data(values=bars))
+        .mark_bar(size=max(10, int(width / max(1, len(shown)) * 0.45)))
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title="run-rate", stack="zero", axis=alt.Axis(format="~s", tickCount=5)),
+            color=alt.Color(
+                "part:N",
+                scale=alt.Scale(domain=[label for _, label, _, _ in VALUE_PARTS], range=[colour for *_, colour in VALUE_PARTS]),
+                title=None,
+                legend=alt.Legend(orient="right", labelLimit=150),
+            ),
+            order=alt.Order("order:Q"),
+            opacity=alt.condition("datum.short", alt.value(0.35), alt.value(1.0)),
+        )
+    )
+    net = [{"period": period["period"], "net": float(period["headline"]["value_net"])} for period in shown]
+    net_marks = (
+        alt.Chart(alt.Data(values=net))
+        .mark_tick(color=INK, thickness=2, size=max(10, int(width / max(1, len(shown)) * 0.55)))
+        .encode(x=x, y="net:Q")
+    )
+    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y="zero:Q")
+    top = (columns + zero + net_marks).properties(width=width, height=height)
+    rows = _figure_rows(
+        shown,
+        [
+            ("Net", [numbers.money(p["headline"]["value_net"], signed=True) for p in shown]),
+            ("NRR", [numbers.percent(p["rates"]["nrr"], digits=0) for p in shown]),
+            ("GRR", [numbers.percent(p["rates"]["grr"], digits=0) for p in shown]),
+        ],
+        width,
+    )
+    chart = (
+        alt.vconcat(top, rows, spacing=2)
+        .resolve_scale(x="shared")
+        .properties(
+            title=alt.TitleParams(
+                "Annual run-rate value gained versus lost (black tick: net)",
+                subtitle=_short_subtitle(card, shown, data_from),
+                subtitleFontSize=8.5,
+                subtitleColor="#666",
+            )
+        )
+    )
     return to_svg(chart)
 
 
@@ -205,7 +347,9 @@ def whale_curve(profitability: dict, numbers: formatting.Numbers, width: int = 6
         if as_share
         else f"peak: {numbers.money(peak['profit'])}"
     )
-    y_axis = alt.Axis(format=".0%" if as_share else "~s", tickCount=5, title="cumulative profit" + (" (% of total)" if as_share else ""))
+    y_axis = alt.Axis(
+        format=".0%" if as_share else "~s", tickCount=5, title="cumulative profit" + (" (% of total; grey line: 100 %)" if as_share else "")
+    )
     x = alt.X("customers:Q", axis=alt.Axis(format=".0%", title="customers, most profitable first"), scale=alt.Scale(domain=[0, 1]))
     line = alt.Chart(alt.Data(values=points)).mark_line(color=GAIN, strokeWidth=2.5).encode(x=x, y=alt.Y("profit:Q", axis=y_axis))
     marks = [{"customers": peak["customers_share"] or 0.0, "profit": peak_y, "text": peak_label}]
@@ -219,10 +363,8 @@ def whale_curve(profitability: dict, numbers: formatting.Numbers, width: int = 6
     )
     break_even = alt.Chart(alt.Data(values=marks)).mark_rule(color=LOSS, strokeDash=[4, 3]).encode(x=x)
     layers = [line, break_even, peak_point, peak_text]
-    if as_share:
-        total = alt.Chart(alt.Data(values=[{"profit": 1.0, "customers": 0.45, "text": "100 % = total profit"}]))
-        layers.append(total.mark_rule(color="#999").encode(y="profit:Q"))
-        layers.append(total.mark_text(align="left", dy=10, fontSize=9, color="#666").encode(x=x, y="profit:Q", text="text:N"))
+    if as_share:  # the 100 % line is named in the axis title: a label on the chart would sit on the curve
+        layers.append(alt.Chart(alt.Data(values=[{"profit": 1.0}])).mark_rule(color="#999").encode(y="profit:Q"))
     chart = alt.layer(*layers).properties(
         width=width, height=height, title="Whale curve: who creates and who destroys profit (dashed: break-even)"
     )

@@ -18,13 +18,17 @@ from . import __version__
 from .errors import ScorecardError, UsageError
 
 EXIT_CODES = "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked."
+DEFINITIONS = "What every figure means: docs/definitions.md in the scorecard project (each PDF has a definitions page too)."
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    help="Customer relationship health scorecards: customers gained versus lost, by count and by value.\n\n" + EXIT_CODES,
+    help="Customer relationship health scorecards: customers gained versus lost, by count and by value.\n\n"
+    + DEFINITIONS
+    + "\n\n"
+    + EXIT_CODES,
 )
 
 _state = {"debug": bool(os.environ.get("SCORECARD_DEBUG")), "log_format": "text"}
@@ -119,6 +123,13 @@ FiscalYearStart = Annotated[int | None, typer.Option(help="First month of the fi
 TimeZone = Annotated[str | None, typer.Option(help="Time zone that order timestamps are dated in (default UTC).")]
 MaxExcluded = Annotated[str | None, typer.Option(help="Stop when more than this share of a table's rows would be excluded (default 0.05).")]
 GrossMargin = Annotated[str | None, typer.Option(help="Gross margin for the profitability page, e.g. 0.35 (needs a costs table).")]
+MinSegmentCustomers = Annotated[
+    int | None,
+    typer.Option(
+        help='Segments with fewer customers active at the start or end of the period are reported together as "Other segments" '
+        "(default 30; 0 keeps every segment)."
+    ),
+]
 AsOf = Annotated[str | None, typer.Option(help="Treat this date (YYYY-MM-DD) as today, for relative periods and future-dated orders.")]
 
 
@@ -158,6 +169,7 @@ def metrics(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
+    min_segment_customers: MinSegmentCustomers = None,
     redact: Annotated[
         bool | None, typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes).")
     ] = None,
@@ -170,7 +182,8 @@ def metrics(
 
     resolved = _resolve(config, data=data, window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
-                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact)  # fmt: skip
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact,
+                        min_segment_customers=min_segment_customers)  # fmt: skip
     source = resolve_source(resolved.get("data"))
     result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of))
     if format is OutputFormat.json:
@@ -227,7 +240,13 @@ def build(
         typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes) in every output."),
     ] = None,
     company: Annotated[str | None, typer.Option(help="Company name printed on every page.")] = None,
-    currency: Annotated[str | None, typer.Option(help="Reporting currency code, e.g. EUR, USD, GBP (default EUR).")] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            help="ISO currency code of the amounts, e.g. EUR, USD, GBP (default: the orders' currency column; without either, "
+            "amounts carry no currency sign)."
+        ),
+    ] = None,
     config: Config = None,
     jobs: Annotated[int | None, typer.Option(help="Render processes (default: one per core, at most 4).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Render even when nothing changed since the last build.")] = False,
@@ -248,6 +267,7 @@ def build(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
+    min_segment_customers: MinSegmentCustomers = None,
     as_of: AsOf = None,
 ) -> None:
     """Write the PDF scorecards (company and each segment), a board pack, metrics.json, metrics.csv and
@@ -261,7 +281,8 @@ def build(
     resolved = _resolve(config, data=data, out=out, redact=redact, company_name=company, currency=currency, require_fresh=require_fresh,
                         window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
-                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin)  # fmt: skip
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin,
+                        min_segment_customers=min_segment_customers)  # fmt: skip
     source = resolve_source(resolved.get("data"))
     progress = _TerminalProgress() if not quiet and log_format is LogFormat.text else None
     options = BuildOptions(
@@ -301,8 +322,8 @@ def validate(
     max_excluded: MaxExcluded = None,
     as_of: AsOf = None,
 ) -> None:
-    """Check the data source against the input contract (SPEC §2) and report, per table, the rows read and
-    the rows excluded by reason. Exit 0 when the data is usable, 1 when it is not."""
+    """Check the data source against the input contract (the README's "Your data") and report, per table,
+    the rows read and the rows excluded by reason. Exit 0 when the data is usable, 1 when it is not."""
     from .engine import check
     from .formatting import quality_report
     from .source import resolve_source
@@ -310,7 +331,7 @@ def validate(
     resolved = _resolve(config, data=data, segment_by=segment_by, time_zone=time_zone, max_excluded=max_excluded)
     settings = resolved.settings()
     result = check(resolve_source(resolved.get("data")), settings, as_of=_date(as_of))
-    typer.echo(quality_report(result, settings.currency))
+    typer.echo(quality_report(result, result.currency))
 
 
 @app.command("config")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
+from .formatting import is_currency_code
 from .settings import NUMBER_FORMATS, Settings, Targets, parse_fraction, parse_pair
 
 CONFIG_NAME = "scorecard.toml"
@@ -73,6 +74,13 @@ def _number_format(value, name):
     return value
 
 
+def _currency(value, name):
+    value = _text(value, name).upper()
+    if not is_currency_code(value):
+        raise UsageError(f"{name} must be an ISO 4217 currency code like EUR, USD or GBP, got {value!r}")
+    return value
+
+
 def _money(value, name):
     return _fraction(value, name)  # an amount, not a fraction, but parsed the same way
 
@@ -84,6 +92,7 @@ TOML_TYPES = {
     "_money": ((int, float), "a number"),
     "_pair": ((list,), "a list of two numbers"),
     "_text": ((str,), "a quoted text"),
+    "_currency": ((str,), "a quoted text"),
     "_number_format": ((str,), "a quoted text"),
     "_boolean": ((bool,), "true or false"),
     "_text_list": ((list,), "a list of quoted names"),
@@ -118,7 +127,9 @@ OPTIONS = (
     Option("data", "data", "source", _text, "folder of CSV/Parquet files or a DuckDB file", is_path=True),
     Option("out", "output", "folder", _text, "where <period label>/ folders are written", is_path=True),
     Option("company_name", "report", "company", _text, "company name on every page"),
-    Option("currency", "report", "currency", _text, "reporting currency code: EUR, USD, GBP…"),
+    Option(
+        "currency", "report", "currency", _currency, "currency code of the amounts: EUR, USD, GBP… (default: the orders' currency column)"
+    ),
     Option("number_format", "report", "number_format", _number_format, "how numbers look: 1,234.56 or 1.234,56 or 1 234,56"),
     Option("time_zone", "report", "time_zone", _text, "IANA time zone that order timestamps are dated in"),
     Option("logo", "report", "logo", _text, "PNG, JPEG or SVG logo for the first page", is_path=True),
@@ -135,7 +146,13 @@ OPTIONS = (
     Option("gross_margin", "metrics", "gross_margin", _fraction, "gross margin for profitability (with a costs table)"),
     Option("segment_by", "segments", "column", _text, "customers column that defines segments"),
     Option("segments", "segments", "only", _text_list, 'segments with a scorecard of their own; the rest become "Other segments"'),
-    Option("min_segment_customers", "segments", "min_customers", _integer, 'segments with fewer customers become "Other segments"'),
+    Option(
+        "min_segment_customers",
+        "segments",
+        "min_customers",
+        _integer,
+        'segments with fewer customers active at the start or end of the period become "Other segments" (0: keep all)',
+    ),
     Option("targets.net_customers", "targets", "net_customers", _integer, "traffic light: net customers at least this"),
     Option("targets.net_value", "targets", "net_value", _money, "traffic light: net value change at least this"),
     Option("targets.nrr", "targets", "nrr", _fraction, "traffic light: net revenue retention at least this (1.0 = 100 %)"),
@@ -273,7 +290,7 @@ folder = "scorecards"              # each period goes to <folder>/<period label>
 
 [report]
 company = "Your Company"
-currency = "EUR"                   # EUR, USD, GBP, CHF, …
+# currency = "EUR"                 # EUR, USD, GBP, CHF…; default: the orders' currency column, else no sign
 number_format = "1,234.56"         # or "1.234,56" or "1 234,56"
 time_zone = "UTC"                  # order timestamps are dated in this time zone
 # logo = "logo.png"                # PNG, JPEG or SVG, shown on the first page
@@ -296,7 +313,8 @@ max_excluded = 0.05                # stop when more than 5 % of a table's rows w
 [segments]
 column = "segment"                 # the customers column that defines segments
 # only = ["Enterprise", "SMB"]     # segments with their own scorecard; the rest become "Other segments"
-# min_customers = 50               # or: segments with fewer customers become "Other segments"
+min_customers = 30                 # segments with fewer customers active at the start or end of the
+                                   # period become "Other segments"; 0 keeps every segment
 
 [targets]
 # Traffic lights on the headline figures (leave out to show none).

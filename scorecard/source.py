@@ -1,4 +1,4 @@
-"""Finding and loading the input tables (SPEC §2) into DuckDB.
+"""Finding and loading the input tables (the input contract in the README) into DuckDB.
 
 Every table lands as `raw_<table>`: the contract's columns under their contract names (absent optional
 columns as NULL), all other columns kept, and `_row`, the 1-based row number used in error messages.
@@ -16,6 +16,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import DataError, UsageError
+from .formatting import article
 from .outputs import sha256_file
 from .resources import resource_path
 
@@ -125,7 +126,7 @@ def _csv_header(path: Path) -> list[str]:
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text CSV file; export it as CSV (UTF-8) with a header line") from None
     if not header or not any(column.strip() for column in header):
-        raise DataError(f"{path}: the file is empty; it needs a header line naming the columns (SPEC §2)")
+        raise DataError(f"{path}: the file is empty; it needs a header line naming the columns")
     if len(header) == 1:
         for separator, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
             if separator in header[0]:
@@ -218,9 +219,7 @@ def _load_folder(con: duckdb.DuckDBPyConnection, source: Source) -> None:
             _load_parquet(con, table, path)
         source.tables[table] = InputTable(table, str(path), path.suffix.lstrip("."), sha256=sha256_file(path))
     if missing:
-        raise DataError(
-            [f"{source.location}: no {table}.csv or {table}.parquet; the {table} table is required (SPEC §2)" for table in missing]
-        )
+        raise DataError([f"{source.location}: no {table}.csv or {table}.parquet; the {table} table is required" for table in missing])
 
 
 def _load_database(con: duckdb.DuckDBPyConnection, source: Source) -> None:
@@ -237,7 +236,7 @@ def _load_database(con: duckdb.DuckDBPyConnection, source: Source) -> None:
     }
     missing = [table for table in TABLES if table not in present and table not in OPTIONAL_TABLES]
     if missing:
-        raise DataError([f"{source.location}: no table named {table}; the {table} table is required (SPEC §2)" for table in missing])
+        raise DataError([f"{source.location}: no table named {table}; the {table} table is required" for table in missing])
     digest = sha256_file(source.location)
     for table in TABLES:
         if table in present:
@@ -260,8 +259,8 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
     for column in REQUIRED_COLUMNS[table.name]:
         if column not in columns:
             hint = next((c for c in columns if c.strip().lower() == column), None)
-            fix = f"rename column {hint!r} to {column!r}" if hint else f"add a {column!r} column"
-            problems.append(f"{table.location}: required column {column!r} is missing; {fix} (SPEC §2)")
+            fix = f"rename column {hint!r} to {column!r}" if hint else f"add {article(column)} {column!r} column"
+            problems.append(f"{table.location}: required column {column!r} is missing; {fix}")
     selected = []
     for column in REQUIRED_COLUMNS[table.name] + OPTIONAL_COLUMNS[table.name]:
         kind = TYPED_COLUMNS.get((table.name, column))
