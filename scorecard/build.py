@@ -8,6 +8,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import shutil
 import sys
 import time
@@ -105,6 +106,23 @@ def _contents(pdfs: list[tuple[str, Path]]) -> list[dict]:
     return contents
 
 
+_TEXT_BLOCK = re.compile(rb"\nBT\n1 0 0 -1 ([0-9.]+) ([0-9.]+) Tm\n.*?\nET(?=\n|$)", re.S)
+
+
+def _without_page_number(content: bytes, mediabox) -> bytes:
+    """The scorecard page's content without its own "Page x of y": WeasyPrint draws each margin box as a
+    text block positioned in CSS pixels (y downwards); the page number is the one in the bottom margin's
+    right half. The pack prints its own number there instead."""
+    width, height = float(mediabox.width) / 0.75, float(mediabox.height) / 0.75  # points → CSS pixels
+    bottom_margin = 14 / 25.4 * 96  # 14 mm, as the stylesheet's @page margin
+
+    def drop(block: re.Match) -> bytes:
+        x, y = float(block.group(1)), float(block.group(2))
+        return b"" if y > height - bottom_margin and x > width / 2 else block.group(0)
+
+    return _TEXT_BLOCK.sub(drop, content)
+
+
 def _lay_under(writer, page, underneath) -> None:
     """Draw page `underneath` (from another PDF) beneath the content of `page`: it becomes a form XObject of
     the writer, so its resources keep their own names and no content stream is parsed or rewritten."""
@@ -112,7 +130,7 @@ def _lay_under(writer, page, underneath) -> None:
 
     form = DecodedStreamObject()
     contents = underneath.get_contents()
-    form.set_data(contents.get_data() if contents is not None else b"")
+    form.set_data(_without_page_number(contents.get_data(), underneath.mediabox) if contents is not None else b"")
     form[NameObject("/Type")] = NameObject("/XObject")
     form[NameObject("/Subtype")] = NameObject("/Form")
     form[NameObject("/BBox")] = ArrayObject(underneath.mediabox)

@@ -56,6 +56,14 @@ def _nice_floor(value: float) -> float:
     return max(step * magnitude for step in (1, 2, 5) if step * magnitude <= value)
 
 
+def whole_ticks(low: float, high: float, count: int = 5) -> list[int]:
+    """Axis ticks for counts of customers: whole numbers only, a 1, 2 or 5 × 10^k step apart."""
+    span = max(high - low, 1)
+    step = next(step * 10**power for power in range(0, 12) for step in (1, 2, 5) if step * 10**power >= span / count)
+    first, last = math.floor(low / step) * step, math.ceil(high / step) * step
+    return list(range(int(first), int(last) + 1, int(step)))
+
+
 def zoomed_domain(rows: list[dict]) -> tuple[float, float] | None:
     """Where the steps are small next to the totals, start the axis near the lowest level so the
     gains and losses are visible; None when starting at zero shows them well enough."""
@@ -107,7 +115,12 @@ def waterfall(
     base = alt.Chart(alt.Data(values=rows), title=title_params).encode(
         y=alt.Y("step:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(ticks=False, domain=False, labelPadding=4)),
     )
-    axis = alt.Axis(format="~s", tickCount=4, tickMinStep=1 if whole else alt.Undefined)
+    if whole:
+        low, high = domain or (0, max(row["high"] for row in rows))
+        ticks = [tick for tick in whole_ticks(low, high, 4) if low <= tick <= high]
+        axis = alt.Axis(format="~s", values=ticks)
+    else:
+        axis = alt.Axis(format="~s", tickCount=4)
     bar_height = max(8, int(height / len(rows) * 0.62))
     bars = base.mark_bar(height=bar_height, clip=True).encode(
         x=alt.X("low:Q", title=None, axis=axis, scale=scale),
@@ -235,7 +248,11 @@ def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str |
         .mark_bar(size=max(10, int(width / max(1, len(net)) * 0.45)))
         .encode(
             x=x,
-            y=alt.Y("customers:Q", title="customers", axis=alt.Axis(format=",d", tickCount=5, tickMinStep=1)),
+            y=alt.Y(
+                "customers:Q",
+                title="customers",
+                axis=alt.Axis(format=",d", values=whole_ticks(min(b["customers"] for b in bars), max(b["customers"] for b in bars))),
+            ),
             color=alt.Color(
                 "kind:N",
                 scale=alt.Scale(domain=["Gained", "Lost"], range=[GAIN, LOSS]),

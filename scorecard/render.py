@@ -169,15 +169,16 @@ def _tone(value) -> str:
 ARROW_UP, ARROW_DOWN = "▲", "▼"
 
 
-def _change(current, before, show) -> str:
-    """▲ 31 / ▼ €12K / = : how a tile's figure moved against a comparison period."""
+def _change(current, before, size) -> str:
+    """▲ 31 / ▼ €12K / = : how a tile's figure moved against a comparison period (`size` shows the
+    difference, unsigned: the arrow is its sign)."""
     difference = current - before
     if difference == 0:
         return "= no change"
-    return f"{ARROW_UP if difference > 0 else ARROW_DOWN}\u00a0{show(abs(difference))}"
+    return f"{ARROW_UP if difference > 0 else ARROW_DOWN}\u00a0{size(abs(difference))}"
 
 
-def _comparisons(card: dict, key: str, show, labels: dict[str, str]) -> list[str]:
+def _comparisons(card: dict, key: str, show, labels: dict[str, str], size=None) -> list[str]:
     """The tile's line per comparison period: the change and the figure then, or why there is none."""
     lines = []
     current = card["headline"][key]
@@ -189,7 +190,7 @@ def _comparisons(card: dict, key: str, show, labels: dict[str, str]) -> list[str
             lines.append(f"vs {labels[comparison]}: no data")
         else:
             short = " ⚠" if figures["short_history"] else ""
-            lines.append(f"{_change(current, figures[key], show)} vs {figures['period']} ({show(figures[key])}){short}")
+            lines.append(f"{_change(current, figures[key], size or show)} vs {figures['period']} ({show(figures[key])}){short}")
     return lines
 
 
@@ -202,26 +203,29 @@ def tiles(card: dict, numbers: formatting.Numbers, labels: dict[str, str]) -> li
     count = numbers.count
     signed_count = lambda n: numbers.count(n, signed=True)
     signed_money = lambda amount: numbers.money(amount, signed=True)
+    # gained and lost: +328 and −133, but a plain 0 when nothing moved
+    moved_count = lambda n: numbers.count(n, signed=True) if n else "0"
+    moved_money = lambda amount: numbers.money(amount, signed=True) if amount else numbers.money(0)
     return [
-        {"label": "Customers gained", "figure": signed_count(h["customers_gained"]), "tone": "good" if h["customers_gained"] else "",
+        {"label": "Customers gained", "figure": moved_count(h["customers_gained"]), "tone": "good" if h["customers_gained"] else "",
          "parts": [f"{count(c['new'])} new", f"{count(c['reactivated'])} won back"],
          "comparisons": _comparisons(card, "customers_gained", count, labels)},
-        {"label": "Customers lost", "figure": signed_count(-h["customers_lost"]), "tone": "bad" if h["customers_lost"] else "",
+        {"label": "Customers lost", "figure": moved_count(-h["customers_lost"]), "tone": "bad" if h["customers_lost"] else "",
          "parts": [f"{count(c['lost_lapsed'])} lapsed", f"{count(c['lost_closed'])} closed"],
          "comparisons": _comparisons(card, "customers_lost", count, labels)},
         {"label": "Net customers", "figure": signed_count(h["customers_net"]), "tone": _tone(h["customers_net"]),
          "parts": [f"active: {count(c['start'])} at start → {count(c['end'])} at end"],
-         "comparisons": _comparisons(card, "customers_net", signed_count, labels)},
-        {"label": "Value gained", "figure": signed_money(h["value_gained"]), "tone": "good" if h["value_gained"] else "",
+         "comparisons": _comparisons(card, "customers_net", signed_count, labels, size=count)},
+        {"label": "Value gained", "figure": moved_money(h["value_gained"]), "tone": "good" if h["value_gained"] else "",
          "parts": [f"new {money(parts['new'])}", f"won back {money(parts['reactivated'])}", f"expansion {money(parts['expansion'])}"],
          "comparisons": _comparisons(card, "value_gained", money, labels)},
-        {"label": "Value lost", "figure": signed_money(-h["value_lost"]), "tone": "bad" if h["value_lost"] else "",
+        {"label": "Value lost", "figure": moved_money(-h["value_lost"]), "tone": "bad" if h["value_lost"] else "",
          "parts": [f"lapsed {money(parts['lost_lapsed'])}", f"closed {money(parts['lost_closed'])}", f"contraction {money(parts['contraction'])}"],
          "comparisons": _comparisons(card, "value_lost", money, labels)},
         {"label": "Net value change", "figure": signed_money(h["value_net"]), "tone": _tone(h["value_net"]),
          "parts": [f"run-rate {money(v['start'])} → {money(v['end'])}"]
          + ([f"net revenue retention {numbers.percent(card['rates']['nrr'])}"] if card["rates"]["nrr"] is not None else []),
-         "comparisons": _comparisons(card, "value_net", signed_money, labels)},
+         "comparisons": _comparisons(card, "value_net", signed_money, labels, size=money)},
     ]  # fmt: skip
 
 
