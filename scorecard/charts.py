@@ -231,7 +231,7 @@ def _short_subtitle(card: dict, shown: list[dict], data_from: str | None) -> str
     return "; ".join(notes)
 
 
-def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str | None = None, width: int = 600, height: int = 90) -> str:
+def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str | None = None, width: int = 600, height: int = 100) -> str:
     """Customers gained (up) and lost (down) per period, with the net as a line and, under the chart, the
     net per period. Periods with short history are pale."""
     shown = _shown_periods(card, data_from)
@@ -243,16 +243,15 @@ def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str |
         bars.append({"period": period["period"], "kind": "Lost", "customers": -lost, "short": short})
         net.append({"period": period["period"], "net": gained - lost})
     x = _period_axis(shown, labels=True)
+    # Whole-number ticks, on every layer: layers share the y axis, and merged axes that differ lose their ticks.
+    ticks = whole_ticks(min(b["customers"] for b in bars), max(b["customers"] for b in bars), 5)
+    y_axis = alt.Axis(format=",d", values=ticks, labelOverlap=False)
     columns = (
         alt.Chart(alt.Data(values=bars))
         .mark_bar(size=max(10, int(width / max(1, len(net)) * 0.45)))
         .encode(
             x=x,
-            y=alt.Y(
-                "customers:Q",
-                title="customers",
-                axis=alt.Axis(format=",d", values=whole_ticks(min(b["customers"] for b in bars), max(b["customers"] for b in bars))),
-            ),
+            y=alt.Y("customers:Q", title="customers", axis=y_axis),
             color=alt.Color(
                 "kind:N",
                 scale=alt.Scale(domain=["Gained", "Lost"], range=[GAIN, LOSS]),
@@ -262,8 +261,12 @@ def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str |
             opacity=alt.condition("datum.short", alt.value(0.35), alt.value(1.0)),
         )
     )
-    net_line = alt.Chart(alt.Data(values=net)).mark_line(color=INK, point=alt.OverlayMarkDef(color=INK, size=30)).encode(x=x, y="net:Q")
-    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y="zero:Q")
+    net_line = (
+        alt.Chart(alt.Data(values=net))
+        .mark_line(color=INK, point=alt.OverlayMarkDef(color=INK, size=30))
+        .encode(x=x, y=alt.Y("net:Q", title="customers", axis=y_axis))
+    )
+    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y=alt.Y("zero:Q", title="customers", axis=y_axis))
     top = (columns + zero + net_line).properties(width=width, height=height)
     rows = _figure_rows(shown, [("Net", [numbers.count(p["headline"]["customers_net"], signed=True) for p in shown])], width)
     chart = (
@@ -291,7 +294,7 @@ VALUE_PARTS = (
 )
 
 
-def value_trend(card: dict, numbers: formatting.Numbers, data_from: str | None = None, width: int = 600, height: int = 90) -> str:
+def value_trend(card: dict, numbers: formatting.Numbers, data_from: str | None = None, width: int = 600, height: int = 100) -> str:
     """Value gained (new, won back, expansion: up) and lost (lost customers, contraction: down) per period,
     with the net value change, NRR and GRR of each period under the chart."""
     shown = _shown_periods(card, data_from)

@@ -168,3 +168,25 @@ def test_currency_comes_from_the_setting_or_the_orders_column(data_dir):
     odd = make_data(data_dir / "odd", [("A", "X")], [{"customer_id": "A", "order_date": "2025-08-01", "amount": "10", "currency": "£"}])
     with pytest.raises(DataError, match="column currency: '£' is not an ISO 4217 currency code"):
         compute(odd)
+
+
+def test_every_scorecard_carries_headline_history_and_narrative_in_metrics_json():
+    import json
+
+    from typer.testing import CliRunner
+
+    from scorecard.cli import app
+
+    printed = CliRunner().invoke(app, ["metrics", "-p", "2025-07", "-f", "json"]).stdout
+    document = json.loads(printed)
+    for scorecard in document["scorecards"]:
+        headline = scorecard["headline"]
+        assert set(HEADLINE_KEYS) <= set(headline)
+        for key in ("previous", "year_ago"):
+            assert {"period", *HEADLINE_KEYS} <= set(headline[key])
+        assert set(scorecard["history"]) >= {"data_from", "needed_from", "short"}
+        assert 3 <= len(scorecard["narrative"]) <= 5 and all(isinstance(s, str) and s.endswith(".") for s in scorecard["narrative"])
+        assert all({"nrr", "grr"} == set(t["rates"]) and isinstance(t["short_history"], bool) for t in scorecard["trend"])
+        assert headline["year_ago"]["period"] == "2024-07" and len(scorecard["trend"]) == 8
+    csv_text = CliRunner().invoke(app, ["metrics", "-p", "2025-07", "-f", "csv"]).stdout
+    assert ",headline.value_net," in csv_text and ",headline.year_ago.value_net," in csv_text and ",history.short," in csv_text
