@@ -37,10 +37,52 @@ def _configured(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
     )
 
 
-def to_svg(chart: alt.TopLevelMixin) -> str:
-    # Schema validation costs a third of the time and guards nothing here: the specs are ours and
-    # fixed (tests render every chart, validation on).
-    return vl_convert.vegalite_to_svg(_configured(chart).to_dict(validate=False), allowed_base_urls=[])
+_CONFIG: dict = {}
+
+
+def _config() -> dict:
+    """The shared look (fonts, colours, axes), as Vega-Lite config: made once per process."""
+    if not _CONFIG:
+        _CONFIG.update(_configured(alt.Chart(alt.Data(values=[])).mark_point()).to_dict(validate=False)["config"])
+    return _CONFIG
+
+
+def _spec(chart: alt.TopLevelMixin | dict) -> dict:
+    """A chart's Vega-Lite without the keys only the top level carries. Schema validation costs a third
+    of the time and guards nothing here: the specs are ours and fixed."""
+    if isinstance(chart, dict):
+        return chart
+    spec = chart.to_dict(validate=False)
+    spec.pop("$schema", None)
+    spec.pop("config", None)
+    return spec
+
+
+def layered(*charts, **properties) -> dict:
+    """Charts drawn over each other, as plain Vega-Lite. Altair's own layer and concat deep-copy every
+    subchart, with its data, several times over: that cost more than drawing the chart."""
+    return {"layer": [_spec(chart) for chart in charts], **properties}
+
+
+def stacked(*charts, **properties) -> dict:
+    """Charts one above the other sharing the x scale, as plain Vega-Lite (see `layered`)."""
+    return {"vconcat": [_spec(chart) for chart in charts], "resolve": {"scale": {"x": "shared"}}, **properties}
+
+
+def _hoist_datasets(spec: dict, datasets: dict) -> dict:
+    """Named datasets may only sit at the top level: move the parts' up."""
+    datasets.update(spec.pop("datasets", {}))
+    for key in ("layer", "vconcat"):
+        for part in spec.get(key, []):
+            _hoist_datasets(part, datasets)
+    return spec
+
+
+def to_svg(chart: alt.TopLevelMixin | dict) -> str:
+    datasets: dict = {}
+    spec = _hoist_datasets(dict(_spec(chart)), datasets)
+    top = {"$schema": alt.SCHEMA_URL, **spec, "config": _config()} | ({"datasets": datasets} if datasets else {})
+    return vl_convert.vegalite_to_svg(top, allowed_base_urls=[])
 
 
 def data_uri(svg: str) -> str:
@@ -112,7 +154,7 @@ def waterfall(
     )
     # Horizontal, like a bridge table read top to bottom: step names never collide, and each bar's
     # figure sits just right of it.
-    base = alt.Chart(alt.Data(values=rows), title=title_params).encode(
+    base = alt.Chart(alt.Data(values=rows)).encode(
         y=alt.Y("step:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(ticks=False, domain=False, labelPadding=4)),
     )
     if whole:
@@ -141,7 +183,7 @@ def waterfall(
             .mark_text(text="≈", fontSize=bar_height * 1.5, fontWeight="bold", color="white", baseline="middle")
             .encode(x=alt.X("at:Q", scale=scale), y=alt.Y("step:N", sort=alt.SortField("order")))
         )
-    return to_svg(alt.layer(*layers).properties(width=width, height=height))
+    return to_svg(layered(*layers, width=width, height=height, title=title_params.to_dict()))
 
 
 def count_bridge(card: dict, numbers: formatting.Numbers, width: int = 230, height: int = 150) -> str:
@@ -267,21 +309,15 @@ def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str |
         .encode(x=x, y=alt.Y("net:Q", title="customers", axis=y_axis))
     )
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y=alt.Y("zero:Q", title="customers", axis=y_axis))
-    top = (columns + zero + net_line).properties(width=width, height=height)
+    top = layered(columns, zero, net_line, width=width, height=height)
     rows = _figure_rows(shown, [("Net", [numbers.count(p["headline"]["customers_net"], signed=True) for p in shown])], width)
-    chart = (
-        alt.vconcat(top, rows, spacing=2)
-        .resolve_scale(x="shared")
-        .properties(
-            title=alt.TitleParams(
-                "Customers gained (new + won back) versus lost, last periods (line: net)",
-                subtitle=_short_subtitle(card, shown, data_from),
-                subtitleFontSize=8.5,
-                subtitleColor="#666",
-            )
-        )
+    title = alt.TitleParams(
+        "Customers gained (new + won back) versus lost, last periods (line: net)",
+        subtitle=_short_subtitle(card, shown, data_from),
+        subtitleFontSize=8.5,
+        subtitleColor="#666",
     )
-    return to_svg(chart)
+    return to_svg(stacked(top, rows, spacing=2, title=title.to_dict()))
 
 
 VALUE_PARTS = (
@@ -327,7 +363,7 @@ def value_trend(card: dict, numbers: formatting.Numbers, data_from: str | None =
         .encode(x=x, y="net:Q")
     )
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y="zero:Q")
-    top = (columns + zero + net_marks).properties(width=width, height=height)
+    top = layered(columns, zero, net_marks, width=width, height=height)
     rows = _figure_rows(
         shown,
         [
@@ -337,19 +373,13 @@ def value_trend(card: dict, numbers: formatting.Numbers, data_from: str | None =
         ],
         width,
     )
-    chart = (
-        alt.vconcat(top, rows, spacing=2)
-        .resolve_scale(x="shared")
-        .properties(
-            title=alt.TitleParams(
-                "Annual run-rate value gained versus lost (black tick: net)",
-                subtitle=_short_subtitle(card, shown, data_from),
-                subtitleFontSize=8.5,
-                subtitleColor="#666",
-            )
-        )
+    title = alt.TitleParams(
+        "Annual run-rate value gained versus lost (black tick: net)",
+        subtitle=_short_subtitle(card, shown, data_from),
+        subtitleFontSize=8.5,
+        subtitleColor="#666",
     )
-    return to_svg(chart)
+    return to_svg(stacked(top, rows, spacing=2, title=title.to_dict()))
 
 
 def whale_curve(profitability: dict, numbers: formatting.Numbers, width: int = 600, height: int = 210) -> str:
@@ -385,7 +415,6 @@ def whale_curve(profitability: dict, numbers: formatting.Numbers, width: int = 6
     layers = [line, break_even, peak_point, peak_text]
     if as_share:  # the 100 % line is named in the axis title: a label on the chart would sit on the curve
         layers.append(alt.Chart(alt.Data(values=[{"profit": 1.0}])).mark_rule(color="#999").encode(y="profit:Q"))
-    chart = alt.layer(*layers).properties(
-        width=width, height=height, title="Whale curve: who creates and who destroys profit (dashed: break-even)"
+    return to_svg(
+        layered(*layers, width=width, height=height, title="Whale curve: who creates and who destroys profit (dashed: break-even)")
     )
-    return to_svg(chart)
