@@ -301,7 +301,7 @@ def validate(
     max_excluded: MaxExcluded = None,
     as_of: AsOf = None,
 ) -> None:
-    """Check the data source against the input contract (SPEC §2) and report, per table, the rows read and
+    """Check the data source against the input contract (the tables and columns listed under "Your data" in the README) and report, per table, the rows read and
     the rows excluded by reason. Exit 0 when the data is usable, 1 when it is not."""
     from .engine import check
     from .formatting import quality_report

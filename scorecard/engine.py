@@ -102,16 +102,10 @@ def _create_run_periods(con: duckdb.DuckDBPyConnection, periods: list[Period]) -
 
 
 def _lock_down(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """From here on, SQL can read only the data source and write only its spill folder: no other file,
-    no network, no extension, and no way to change that back."""
-    data_folder = source.location if source.location.is_dir() else source.location.parent
-    # Symlinked files are checked at their real place, so their real folders are allowed too.
-    real_folders = {
-        Path(table.location.rsplit(":", 1)[0] if table.format == "duckdb" else table.location).resolve().parent
-        for table in source.tables.values()
-    }
-    allowed = sorted({str(data_folder) + os.sep, str(_spill_folder()) + os.sep} | {str(folder) + os.sep for folder in real_folders})
-    con.execute("set allowed_directories = ?", [allowed])
+    """From here on, SQL can read only what the source's loader still needs (files read in place) and
+    write only the spill folder: no other file, no network, no extension, and no way to change that back."""
+    folders = {str(path) + os.sep for path in source.loader.readable_paths(source)} | {str(_spill_folder()) + os.sep}
+    con.execute("set allowed_directories = ?", [sorted(folders)])
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
 
