@@ -44,7 +44,7 @@ class Server:
         self.folder = folder or Path(tempfile.mkdtemp(prefix="scorecard-postgres-"))
         self.password = secrets.token_urlsafe(16)
         self.port = 0
-        self.settings = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"} | (settings or {})
+        self.settings = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off", "timezone": "UTC"} | (settings or {})
         # As root, run the server as an unprivileged user that owns its folders.
         self.run_as = None
         if os.geteuid() == 0:
