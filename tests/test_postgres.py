@@ -274,7 +274,7 @@ def test_the_password_is_never_printed(shop, tmp_path, monkeypatch):
     shown = shop.url("shop", user="analyst", password="")
     secrets = (PASSWORD, quote(PASSWORD, safe=""), "Wr0ng")
     out = tmp_path / "out"
-    arguments = ["build", "-p", "Q3", "--data", url, "--out", str(out), "--log-format", "json"]
+    arguments = ["build", "-p", "Q3", "--data", url, "--out", str(out), "--segment", "SMB", "--log-format", "json"]
     monkeypatch.setattr(sys, "argv", ["scorecard", *arguments])  # the manifest records the command line
     built = runner.invoke(app, arguments)
     assert built.exit_code == 0, built.output

@@ -33,6 +33,7 @@ MISSING_DRIVER = (
 # (NaN) is reported with its row like any unreadable value.
 NATIVE_TYPES = {"text", "varchar", "bpchar", "date", "timestamp", "timestamptz", "int2", "int4", "int8", "float4", "float8", "bool"}
 
+CONNECT_TIMEOUT_SECONDS = 30  # unless the URL or PGCONNECT_TIMEOUT says otherwise
 _IDENTIFIER = re.compile(r'\s*(?:"((?:[^"]|"")+)"|([^."\s]+))\s*')
 _SHOWN_NAMES = 12
 
@@ -52,6 +53,9 @@ class PostgresLoader(Loader):
         parameters = [item.partition("=") for item in query.split("&")] if query else []
         # ?schema= is ours, not libpq's: libpq gets the URL without it (and with its password).
         kept = "&".join(key + equals + value for key, equals, value in parameters if unquote(key) != "schema")
+        if "connect_timeout" not in {unquote(key) for key, _, _ in parameters} and not os.environ.get("PGCONNECT_TIMEOUT"):
+            # A server that never answers fails the run after a while instead of holding a cron job for minutes.
+            kept = "&".join(filter(None, [kept, f"connect_timeout={CONNECT_TIMEOUT_SECONDS}"]))
         schema = _schema(data)
         for table, text in table_names.items():
             _qualified(text, schema, table)  # a malformed name is a usage error now, not after connecting
@@ -203,7 +207,8 @@ def _find_tables(cursor, source: Source) -> dict[str, tuple[tuple[str, str], lis
         if missing:
             problems.append(
                 f"table {_display(relation)}: required column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
-                f"missing (columns: {_names(names)}); rename them, or point [data.tables] at a view that names them so"
+                f"missing (columns: {_names(names)}); rename {'them' if len(missing) > 1 else 'it'}, or point [data.tables] at a view "
+                "with the expected column names"
             )
         # Customers keep every column (any may define segments); the other tables only the contract's.
         wanted = set(REQUIRED_COLUMNS[table] + OPTIONAL_COLUMNS[table])
