@@ -172,6 +172,12 @@ def broken(postgres):
         create table locked.orders (order_id text, customer_id text, order_date date, amount numeric);
         grant usage on schema locked to reader;
         grant select on locked.customers to reader;
+        create schema partly;
+        create table partly.customers (customer_id text);
+        create table partly.orders (order_id text, customer_id text, order_date date, amount numeric);
+        grant usage on schema partly to reader;
+        grant select on partly.customers to reader;
+        grant select (order_id, customer_id) on partly.orders to reader;
         create schema slow;
         create table slow.customers (customer_id text);
         create view slow.orders as
@@ -216,6 +222,11 @@ FAILURES = {
         {"schema": "locked", "user": "reader", "password": "reader-pw"},
         1,
         "permission denied: database user 'reader' cannot read table locked.orders; grant it with: grant select on locked.orders to",
+    ),
+    "permission denied on a column": (
+        {"schema": "partly", "user": "reader", "password": "reader-pw"},
+        1,
+        "table partly.orders: permission denied (permission denied for table orders); grant select on it",
     ),
     "statement timeout": (
         {"schema": "slow", "options": "-c statement_timeout=300"},

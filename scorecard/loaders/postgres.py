@@ -76,10 +76,13 @@ class PostgresLoader(Loader):
             raise _connect_problem(str(error), source) from None
         try:
             cursor = connection.cursor()
-            cursor.execute("begin transaction isolation level repeatable read, read only")
-            # A REPEATABLE READ transaction takes its snapshot at its first query — this look-up of the
-            # catalog — and reads every table below as of that same moment.
-            relations = _find_tables(cursor, source)
+            try:
+                cursor.execute("begin transaction isolation level repeatable read, read only")
+                # A REPEATABLE READ transaction takes its snapshot at its first query — this look-up of
+                # the catalog — and reads every table below as of that same moment.
+                relations = _find_tables(cursor, source)
+            except dbapi.Error as error:
+                raise _read_problem(str(error), source, None) from None
             for table in TABLES:
                 if table in relations:
                     relation, columns = relations[table]
@@ -88,7 +91,7 @@ class PostgresLoader(Loader):
                     except (dbapi.Error, duckdb.Error, OSError) as error:
                         raise _read_problem(str(error), source, relation) from None
                     source.tables[table] = InputTable(table, f"table {_display(relation)}", "postgresql")
-            cursor.execute("commit")
+            cursor.execute("commit")  # read only: nothing to commit, but the transaction ends cleanly
         finally:
             connection.close()
 
@@ -249,8 +252,10 @@ def _copy_table(cursor, con: duckdb.DuckDBPyConnection, table: str, relation: tu
 
 def _libpq_reason(text: str, source: Source) -> str:
     """libpq's own words, first line, without the driver's prefixes and never with a password."""
-    text = re.sub(r"^.*?(Failed to connect|Execution error \[\w+\]|Failed to execute query|failed): ?", "", text.strip(), flags=re.S)
-    text = re.sub(r"^(.*?failed: )", "", text.split("\n")[0]).replace("FATAL:", "").replace("ERROR:", "").strip()
+    text = re.sub(r"^.*?(Failed to connect|Execution error \[\w+\]|Failed to execute query): ?", "", text.strip(), flags=re.S)
+    text = text.split("\n")[0]
+    text = re.sub(r"^(connection to server .*? failed: |could not begin COPY: )", "", text)
+    text = " ".join(text.replace("FATAL:", "").replace("ERROR:", "").split())
     return _scrub(text, source)
 
 
@@ -296,19 +301,17 @@ def _connect_problem(text: str, source: Source) -> Exception:
     return SourceError(f"cannot connect to PostgreSQL at {server} ({reason})")
 
 
-def _read_problem(text: str, source: Source, relation: tuple[str, str]) -> Exception:
-    table = _display(relation)
+def _read_problem(text: str, source: Source, relation: tuple[str, str] | None) -> Exception:
+    """A read that failed (relation None: while looking up the tables)."""
+    what = f"table {_display(relation)}" if relation else f"looking up the tables in {source.location}"
     if "statement timeout" in text:
         return SourceError(
-            f"table {table}: the database cancelled the read at its statement timeout; raise statement_timeout for this user "
+            f"{what}: the database cancelled the read at its statement timeout; raise statement_timeout for this user "
             "(alter role … set statement_timeout = '30min') or add ?options=-c%20statement_timeout%3D0 to the URL"
         )
     if "lock timeout" in text:
-        return SourceError(f"table {table}: the read waited too long for a lock (lock_timeout); run when no schema change holds the table")
+        return SourceError(f"{what}: the read waited too long for a lock (lock_timeout); run it when no schema change holds the table")
+    reason = _libpq_reason(text, source)
     if "permission denied" in text or "SQLSTATE: 42501" in text:
-        return SourceError(
-            f"permission denied reading table {table} ({_libpq_reason(text, source)}); grant select on it to the scorecard's user"
-        )
-    return SourceError(
-        f"table {table}: the database stopped the read ({_libpq_reason(text, source)}); try again, or check the server's log"
-    )
+        return SourceError(f"{what}: permission denied ({reason}); grant select on it to the scorecard's database user")
+    return SourceError(f"{what}: the database stopped the read ({reason}); try again, or check the server's log")
