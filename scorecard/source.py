@@ -175,10 +175,12 @@ def load_source(con: duckdb.DuckDBPyConnection, source: Source, segment_by: str)
 
 def _typed_value(source_type: str | None, kind: str, column: str) -> str | None:
     """SQL for the ready value of a natively typed column, or None when it must be parsed from text.
-    Zoned timestamps go the text way, which converts them to the report time zone."""
+    An instant (a zoned timestamp) is dated in the report time zone, as its text would be."""
     quoted = quote_identifier(column)
     if kind == "date" and source_type == "DATE":
         return quoted
+    if kind == "date" and source_type == "TIMESTAMP WITH TIME ZONE":
+        return f"cast(timezone((select time_zone from run_settings), {quoted}) as date)"
     if kind == "date" and source_type in ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
         return f"cast({quoted} as date)"
     if kind in ("money", "fraction") and source_type and source_type.startswith(_NUMERIC):
