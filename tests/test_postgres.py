@@ -216,7 +216,7 @@ FAILURES = {
     "column missing": (
         {"schema": "no_amount"},
         1,
-        "table no_amount.orders: required column 'amount' missing (columns: order_id, customer_id, order_date, total)",
+        "table no_amount.orders: required column 'amount' is missing (columns: order_id, customer_id, order_date, total)",
     ),
     "permission denied": (
         {"schema": "locked", "user": "reader", "password": "reader-pw"},

@@ -210,8 +210,8 @@ def _find_tables(cursor, source: Source) -> dict[str, tuple[tuple[str, str], lis
         if missing:
             problems.append(
                 f"table {_display(relation)}: required column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))} "
-                f"missing (columns: {_names(names)}); rename {'them' if len(missing) > 1 else 'it'}, or point [data.tables] at a view "
-                "with the expected column names"
+                f"{'are' if len(missing) > 1 else 'is'} missing (columns: {_names(names)}); rename {'them' if len(missing) > 1 else 'it'}, "
+                "or point [data.tables] at a view with the expected column names"
             )
         # Customers keep every column (any may define segments); the other tables only the contract's.
         wanted = set(REQUIRED_COLUMNS[table] + OPTIONAL_COLUMNS[table])
