@@ -22,6 +22,7 @@ from . import __version__, engine, metrics, outputs, render
 from .errors import UsageError
 from .settings import Settings
 from .source import Source
+from .urls import without_password
 
 DEPENDENCIES = ("duckdb", "weasyprint", "altair", "vl-convert-python", "jinja2", "typer", "pypdf")
 
@@ -204,7 +205,7 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
                     for name in files
                 ],
                 "timings_seconds": {"metrics": round(metrics_seconds, 3), **{k: round(v, 3) for k, v in render_seconds.items()}},
-                "command": " ".join(["scorecard"] + sys.argv[1:]) if sys.argv else "scorecard",
+                "command": without_password(" ".join(["scorecard"] + sys.argv[1:])) if sys.argv else "scorecard",
             }
             outputs.write_json(staging / "manifest.json", manifest)
             final = outputs.publish(staging, out, label)

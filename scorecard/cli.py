@@ -104,7 +104,7 @@ Data = Annotated[
     typer.Option(
         "--data",
         "-d",
-        help="Folder of customers/orders/referrals/costs CSV or Parquet files, or a DuckDB file. Default: [data] source in the config, $SCORECARD_DATA, else the bundled sample.",
+        help="Folder of customers/orders/referrals/costs CSV or Parquet files, a DuckDB file, or a PostgreSQL URL (postgresql://user@host:5432/dbname[?schema=crm]; the password from PGPASSWORD or ~/.pgpass). Default: [data] source in the config, $SCORECARD_DATA, else the bundled sample.",
     ),
 ]
 Config = Annotated[
@@ -171,7 +171,7 @@ def metrics(
     resolved = _resolve(config, data=data, window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
                         time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact)  # fmt: skip
-    source = resolve_source(resolved.get("data"))
+    source = resolve_source(resolved.get("data"), resolved.get("tables"))
     result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of))
     if format is OutputFormat.json:
         sys.stdout.write(metrics_document.to_json(result.document))
@@ -262,7 +262,7 @@ def build(
                         window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
                         time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin)  # fmt: skip
-    source = resolve_source(resolved.get("data"))
+    source = resolve_source(resolved.get("data"), resolved.get("tables"))
     progress = _TerminalProgress() if not quiet and log_format is LogFormat.text else None
     options = BuildOptions(
         out=Path(resolved.get("out", "scorecards")), segments=segment, jobs=jobs, force=force, wait=wait,
@@ -309,7 +309,7 @@ def validate(
 
     resolved = _resolve(config, data=data, segment_by=segment_by, time_zone=time_zone, max_excluded=max_excluded)
     settings = resolved.settings()
-    result = check(resolve_source(resolved.get("data")), settings, as_of=_date(as_of))
+    result = check(resolve_source(resolved.get("data"), resolved.get("tables")), settings, as_of=_date(as_of))
     typer.echo(quality_report(result, settings.currency))
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from .errors import UsageError
 from .settings import NUMBER_FORMATS, Settings, Targets, parse_fraction, parse_pair
+from .urls import is_url, without_password
 
 CONFIG_NAME = "scorecard.toml"
 
@@ -77,6 +78,30 @@ def _money(value, name):
     return _fraction(value, name)  # an amount, not a fraction, but parsed the same way
 
 
+INPUT_TABLES = ("customers", "orders", "referrals", "costs")
+
+
+def _table_names(value, name):
+    """[data.tables]: the database table of each input table (`customers = "crm.customer_master"`); in
+    the environment, `customers=crm.customer_master,orders=crm.orders`."""
+    if isinstance(value, str):
+        pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+        if not all(len(pair) == 2 for pair in pairs):
+            raise UsageError(f"{name} takes table=name pairs, like customers=crm.customer_master,orders=crm.orders; got {value!r}")
+        value = {key.strip(): text.strip() for key, text in pairs}
+    for key, text in value.items():
+        if key not in INPUT_TABLES:
+            raise UsageError(f"{name}: unknown table {key!r}; the tables are {', '.join(INPUT_TABLES)}")
+        if not isinstance(text, str) or not text.strip():
+            raise UsageError(f'{name}: {key} must name a table, like "crm.{key}"; got {text!r}')
+    return {key: text.strip() for key, text in value.items()}
+
+
+def _path_or_url(value: str, base: Path) -> str:
+    """A path relative to `base`, made absolute; a URL (postgresql://…) as it is."""
+    return value if is_url(value) else str((base / Path(value).expanduser()).resolve())
+
+
 # The TOML types each parser accepts in the config file (environment and command line give text).
 TOML_TYPES = {
     "_integer": ((int,), "a whole number"),
@@ -87,6 +112,7 @@ TOML_TYPES = {
     "_number_format": ((str,), "a quoted text"),
     "_boolean": ((bool,), "true or false"),
     "_text_list": ((list,), "a list of quoted names"),
+    "_table_names": ((dict,), 'a table of names, like [data.tables] customers = "crm.customer_master"'),
 }
 
 
@@ -115,7 +141,8 @@ class Option:
 
 
 OPTIONS = (
-    Option("data", "data", "source", _text, "folder of CSV/Parquet files or a DuckDB file", is_path=True),
+    Option("data", "data", "source", _text, "folder of CSV/Parquet files, a DuckDB file or a postgresql:// URL", is_path=True),
+    Option("tables", "data", "tables", _table_names, "PostgreSQL: the table of each input table, like customers = crm.customer_master"),
     Option("out", "output", "folder", _text, "where <period label>/ folders are written", is_path=True),
     Option("company_name", "report", "company", _text, "company name on every page"),
     Option("currency", "report", "currency", _text, "reporting currency code: EUR, USD, GBP…"),
@@ -151,7 +178,7 @@ OPTIONS = (
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 BY_TOML = {(option.section, option.key): option for option in OPTIONS}
-RUN_OPTIONS = ("data", "out", "require_fresh")
+RUN_OPTIONS = ("data", "tables", "out", "require_fresh")
 
 
 @dataclass
@@ -201,7 +228,7 @@ def read_config(path: Path) -> dict[str, object]:
                 raise UsageError(f"{path}: unknown key [{section}] {key} (known keys in [{section}]: {known})")
             parsed = option.from_toml(value, str(path))
             if option.is_path:
-                parsed = str((path.parent / Path(parsed).expanduser()).resolve())
+                parsed = _path_or_url(parsed, path.parent)
             values[option.name] = parsed
     return values
 
@@ -220,7 +247,7 @@ def resolve(
         if env.get(option.env_name, "").strip():
             value = option.parse(env[option.env_name], option.env_name)
             if option.is_path:
-                value = str((cwd / Path(value).expanduser()).resolve())
+                value = _path_or_url(value, cwd)
             resolved.values[option.name], resolved.origins[option.name] = value, f"environment {option.env_name}"
     for name, value in cli.items():
         if value is None:
@@ -228,7 +255,7 @@ def resolve(
         option = BY_NAME[name]
         value = option.parse(value, "--" + name.replace("_", "-"))
         if option.is_path:
-            value = str((cwd / Path(value).expanduser()).resolve())
+            value = _path_or_url(value, cwd)
         resolved.values[name], resolved.origins[name] = value, "command line"
     return resolved
 
@@ -243,7 +270,7 @@ def describe(resolved: Resolved) -> list[tuple[str, str, str]]:
         elif option.name.startswith("targets."):
             value, origin = None, "default (no target)"
         elif option.name in RUN_OPTIONS:
-            value, origin = {"data": "bundled sample", "out": "./scorecards", "require_fresh": None}[option.name], "default"
+            value, origin = {"data": "bundled sample", "tables": None, "out": "./scorecards", "require_fresh": None}[option.name], "default"
         else:
             value, origin = getattr(defaults, option.name), "default"
         rows.append((option.toml_name, _show(value), origin))
@@ -255,7 +282,9 @@ def _show(value) -> str:
         return "(not set)"
     if isinstance(value, tuple):
         return ", ".join(_show(v) for v in value)
-    return str(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key} = {text}" for key, text in value.items())
+    return without_password(str(value))  # a database URL never shows its password
 
 
 STARTER = """# scorecard.toml: settings for `scorecard build` and `scorecard metrics`.
@@ -264,9 +293,14 @@ STARTER = """# scorecard.toml: settings for `scorecard build` and `scorecard met
 # Paths are relative to this file.
 
 [data]
-# Folder of customers.csv, orders.csv (and optional referrals.csv, costs.csv) — or .parquet — or a DuckDB file.
+# Folder of customers.csv, orders.csv (and optional referrals.csv, costs.csv) — or .parquet — or a DuckDB file,
+# or a PostgreSQL database: "postgresql://user@host:5432/dbname" (tables in public, or add ?schema=crm).
 # Leave it out to use the bundled sample data.
 # source = "data"
+
+# [data.tables]                    # PostgreSQL only: tables under other names or in other schemas
+# customers = "crm.customer_master"
+# orders = "sales.orders"
 
 [output]
 folder = "scorecards"              # each period goes to <folder>/<period label>/

@@ -114,12 +114,12 @@ def prepare(
     con: duckdb.DuckDBPyConnection, source: Source, settings: Settings, as_of: date, progress: Progress | None = None
 ) -> tuple[ModelRunner, validation.DataQuality]:
     """Load, stage and check the source: everything that does not depend on the period."""
+    _create_run_settings(con, settings, as_of)  # first: the input views read the report time zone from it
     load_source(con, source, settings.segment_by)
     # Row order mattered only while reading files (CSV row numbers); the models never rely on it, and
     # DuckDB materialises faster and leaner without keeping it.
     con.execute("set preserve_insertion_order = false")
     _lock_down(con, source)
-    _create_run_settings(con, settings, as_of)
     runner = ModelRunner(con)
     runner.run(available=set(INPUT_TABLES - {"run_periods"}), progress=progress)
     validation.check_structure(con, source)

@@ -36,3 +36,8 @@ class LockedError(ScorecardError):
     """Another build holds the output folder. Exit code 4."""
 
     exit_code = 4
+
+
+class SourceError(ScorecardError):
+    """The data source cannot be read: a database that cannot be reached, refuses the login, lacks a
+    table or a permission, or stops a read. Exit code 1. Messages never hold a password."""

@@ -1,7 +1,7 @@
 """The input tables (the contract) and how a data source is found and loaded into DuckDB.
 
 A *loader* (scorecard/loaders/) knows one kind of source — a folder of CSV/Parquet files, a DuckDB
-database file — and turns it into `src_<table>` relations. Everything after that is shared: every table
+database file, a PostgreSQL database — and turns it into `src_<table>` relations. Everything after that is shared: every table
 lands as `raw_<table>` with the contract's columns under their contract names (absent optional columns
 as NULL), all other columns kept, and `_row`, the 1-based row number used in error messages. Typing and
 checking happen in the SQL staging models and in validation.py, never here.
@@ -17,6 +17,7 @@ import duckdb
 
 from .errors import DataError, UsageError
 from .resources import resource_path
+from .urls import is_url, without_password
 
 REQUIRED_COLUMNS = {
     "customers": ("customer_id",),
@@ -53,7 +54,7 @@ _NUMERIC = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "SMALLINT
 @dataclass
 class InputTable:
     name: str
-    location: str  # what the messages name: a file path, "database.duckdb:table", …
+    location: str  # what the messages name: a file path, "database.duckdb:table", "table crm.orders"…
     format: str  # csv, parquet, duckdb…
     sha256: str | None = None
     rows: int = 0
@@ -64,14 +65,19 @@ class InputTable:
 class Source:
     """Where the data comes from, the loader that reads it, and what was found there."""
 
-    location: Path
+    location: Path | str  # a folder or file; for a database, its URL without the password (safe to print)
     is_sample: bool
     loader: Loader | None = None
     tables: dict[str, InputTable] = field(default_factory=dict)
+    # For a database: what the loader connects with (the URL, password included: never printed), the
+    # name for the default company name, and the table per contract table from [data.tables].
+    connection: str | None = field(default=None, repr=False)
+    name: str | None = None
+    table_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def default_company_name(self) -> str:
-        return "Sample Co." if self.is_sample else self.location.stem
+        return "Sample Co." if self.is_sample else self.name or Path(self.location).stem
 
     @property
     def description(self) -> str:
@@ -79,14 +85,20 @@ class Source:
 
 
 class Loader:
-    """One kind of data source. `claims` says whether a --data value is of this kind; `load` creates a
-    relation `src_<table>` per table found (and records it in `source.tables`); `readable_paths` lists the
-    folders SQL must still read once the database is locked down (lazily read files), if any."""
+    """One kind of data source. `claims` says whether a --data path is of this kind (`source_for` does
+    the same for a --data value that is not a path, such as a database URL); `load` creates a relation
+    `src_<table>` per table found (and records it in `source.tables`); `readable_paths` lists the folders
+    SQL must still read once the database is locked down (lazily read files), if any."""
 
     name = "source"
 
     def claims(self, path: Path) -> bool:
         raise NotImplementedError
+
+    def source_for(self, data: str, table_names: dict[str, str]) -> Source | None:
+        """The Source a --data URL names, or None when it is not this loader's kind. Asked before the
+        value is taken as a path."""
+        return None
 
     def load(self, con: duckdb.DuckDBPyConnection, source: Source) -> None:
         raise NotImplementedError
@@ -99,14 +111,28 @@ def loaders() -> tuple[Loader, ...]:
     """Every known loader, most specific first. A new kind of source is one module here."""
     from .loaders.duckdb_file import DuckDBFileLoader
     from .loaders.files import FolderLoader
+    from .loaders.postgres import PostgresLoader
 
-    return (FolderLoader(), DuckDBFileLoader())
+    return (FolderLoader(), DuckDBFileLoader(), PostgresLoader())
 
 
-def resolve_source(data: str | os.PathLike | None) -> Source:
-    """--data, else $SCORECARD_DATA, else the bundled sample; with the loader that will read it."""
+def resolve_source(data: str | os.PathLike | None, table_names: dict[str, str] | None = None) -> Source:
+    """--data, else $SCORECARD_DATA, else the bundled sample; with the loader that will read it.
+    `table_names` ([data.tables]) names the database table of each contract table."""
     if data is None and os.environ.get("SCORECARD_DATA"):
         data = os.environ["SCORECARD_DATA"]
+    if data is not None and is_url(str(data)):
+        for loader in loaders():
+            source = loader.source_for(str(data).strip(), dict(table_names or {}))
+            if source is not None:
+                source.loader = loader
+                return source
+        scheme = str(data).strip().split("://", 1)[0]
+        raise UsageError(
+            f"no loader reads {scheme}:// sources ({without_password(str(data))}); use a postgresql:// URL, a folder or a DuckDB file"
+        )
+    if table_names:
+        raise UsageError("[data.tables] names tables in a database; it applies only when the data source is a postgresql:// URL")
     if data is None:
         return _with_loader(Source(location=resource_path("sample_data"), is_sample=True))
     path = Path(data).expanduser()
@@ -149,10 +175,12 @@ def load_source(con: duckdb.DuckDBPyConnection, source: Source, segment_by: str)
 
 def _typed_value(source_type: str | None, kind: str, column: str) -> str | None:
     """SQL for the ready value of a natively typed column, or None when it must be parsed from text.
-    Zoned timestamps go the text way, which converts them to the report time zone."""
+    An instant (a zoned timestamp) is dated in the report time zone, as its text would be."""
     quoted = quote_identifier(column)
     if kind == "date" and source_type == "DATE":
         return quoted
+    if kind == "date" and source_type == "TIMESTAMP WITH TIME ZONE":
+        return f"cast(timezone((select time_zone from run_settings), {quoted}) as date)"
     if kind == "date" and source_type in ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
         return f"cast({quoted} as date)"
     if kind in ("money", "fraction") and source_type and source_type.startswith(_NUMERIC):

@@ -101,3 +101,18 @@ def card(document: dict, segment: str | None = None) -> dict:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (see postgres_server.py), stopped and removed at the end."""
+    from postgres_server import Server, driver_installed, find_bindir
+
+    bindir = find_bindir()
+    require_component(bindir is not None, "PostgreSQL server binaries (initdb, pg_ctl) not found; install Debian's postgresql package")
+    require_component(driver_installed(), "the PostgreSQL driver is not installed; pip install '.[postgres]'")
+    server = Server(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
