@@ -36,3 +36,10 @@ class LockedError(ScorecardError):
     """Another build holds the output folder. Exit code 4."""
 
     exit_code = 4
+
+
+class DeliveryError(ScorecardError):
+    """Sending failed (the server, TLS, login, or a recipient refused). Exit code 5. What was sent
+    before the failure stays recorded; the rest goes out on the next run."""
+
+    exit_code = 5

@@ -459,3 +459,16 @@ def summary_text(document: dict, card: dict | None) -> str:
         ]
     lines += ["", f"Data through {document['data_through']}."]
     return "\n".join(lines) + "\n"
+
+
+def mail_note_html(attached: list[str], left_out: list[dict], limit: str, location: str) -> Markup:
+    """The note at the top of an emailed summary (autoescaped like everything else)."""
+    template = environment().get_template("partials/mail_note.html")
+    return Markup(template.render(attached=attached, left_out=left_out, limit=limit, location=location))
+
+
+def with_mail_note(html: str, note: Markup) -> str:
+    """The built HTML summary with the note in its place (or first in the body, for a file without the marker)."""
+    if MAIL_NOTE_MARKER in html:
+        return html.replace(MAIL_NOTE_MARKER, str(note), 1)
+    return html.replace("<body>", "<body>\n" + str(note), 1)
