@@ -430,9 +430,9 @@ def summary_text(document: dict, card: dict | None) -> str:
     lines = [f"{company} · {scope_title} · {_period_title(document)}", ""]
     if document["sample_data"]:
         lines += ["SAMPLE DATA — generated figures, not a real business", ""]
-    lines += [verdict(card, numbers), ""]
-    lines += [f"- {sentence}" for sentence in card.get("narrative") or []]
-    lines += [f"Note: {note}" for note in document["notes"]]
+    lines += [verdict(card, numbers)]
+    for block in ([f"- {sentence}" for sentence in card.get("narrative") or []], [f"Note: {note}" for note in document["notes"]]):
+        lines += [""] + block if block else []
     lines += ["", "Company" if board_pack else scope_title]
     width = max(len(tile["label"]) for tile in tiles(card, numbers))
     lines += [f"  {tile['label'].ljust(width)}  {tile['figure']:>10}   {tile['detail']}" for tile in tiles(card, numbers)]

@@ -299,6 +299,7 @@ def test_a_rerun_sends_nothing_new_and_resend_sends_again(out, smtp_server, tmp_
     assert len(records(out)) == 8
 
 
+@pytest.mark.slow  # three builds
 def test_a_rebuild_with_changed_figures_is_sent_again_only_with_resend(tmp_path, smtp_server):
     out = tmp_path / "out"
     build_into(mail_data(tmp_path / "data"), out)
@@ -427,6 +428,16 @@ def test_starttls_with_a_self_signed_certificate_and_login(out, smtp_server, tmp
     assert unset.exit_code == 2 and "SCORECARD_SMTP_PASSWORD" in unset.output and "empty or unset" in unset.output
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # aiosmtpd's own warning: that is the point here
+def test_a_login_without_tls_only_to_a_server_on_this_machine(out, smtp_server, tmp_path, monkeypatch):
+    inbox = Inbox()
+    port = smtp_server(inbox, authenticator=password_check, auth_required=True, auth_require_tls=False)
+    monkeypatch.setenv("SCORECARD_SMTP_PASSWORD", PASSWORD)
+    result = send(write_config(tmp_path, port, user="scorecards"), out)
+    assert result.exit_code == 0, result.output
+    assert [r.login for r in inbox.received] == ["scorecards"] * 3 and not any(r.tls for r in inbox.received)
+
+
 def test_a_plain_server_without_starttls_is_refused_not_downgraded(out, smtp_server, tmp_path):
     port = smtp_server(Inbox())
     result = send(write_config(tmp_path, port, security="starttls"), out)
@@ -544,7 +555,7 @@ def test_build_send_builds_then_sends_and_a_bare_quarter_means_the_latest_built(
         ),
         ('[[mail.recipients]]\naddress = "a@example.com"\nscopes = []\n', "scopes must be a non-empty list"),
         ('[mail]\nsecurity = "tls"\n', "[mail] security must be one of starttls, ssl, none"),
-        ('[mail]\nuser = "x"\nsecurity = "none"\n', "the password would cross the network unencrypted"),
+        ('[mail]\nhost = "smtp.example.com"\nuser = "x"\nsecurity = "none"\n', "the password would cross the network unencrypted"),
         ('[mail]\npassword = "secret"\n', "unknown key [mail] password"),
     ],
 )

@@ -6,6 +6,7 @@ The SMTP password is never a setting: it is read, when sending, from the environ
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -94,6 +95,15 @@ def parse_recipients(value, name: str) -> tuple[Recipient, ...]:
     return tuple(recipients)
 
 
+def _on_this_machine(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class MailSettings:
     host: str | None = None
@@ -121,9 +131,10 @@ class MailSettings:
             raise UsageError(f"[mail] retry_wait_seconds must be between 0 and 60, got {self.retry_wait_seconds}")
         if not Decimal(0) < self.max_message_mb <= Decimal(1000):
             raise UsageError(f"[mail] max_message_mb must be above 0 (and at most 1000), got {self.max_message_mb}")
-        if self.user is not None and self.security == "none":
+        if self.user is not None and self.security == "none" and self.host is not None and not _on_this_machine(self.host):
             raise UsageError(
-                '[mail] user is set with security = "none": the password would cross the network unencrypted; use "starttls" or "ssl"'
+                f'[mail] user is set with security = "none" for {self.host}: the password would cross the network unencrypted; '
+                'use "starttls" or "ssl" (only a server on this machine, like 127.0.0.1, may go without)'
             )
 
     @property
