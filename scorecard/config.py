@@ -290,6 +290,8 @@ def describe(resolved: Resolved) -> list[tuple[str, str, str]]:
 def _show(value) -> str:
     if value is None:
         return "(not set)"
+    if value == ():
+        return "(none)"
     if isinstance(value, tuple) and value and hasattr(value[0], "scopes"):  # recipients
         return "; ".join(f"{r.address} ({', '.join(r.scopes)})" for r in value)
     if isinstance(value, tuple):

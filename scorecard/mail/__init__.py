@@ -81,6 +81,8 @@ def send(mail: MailSettings, period: str, options: SendOptions) -> SendReport:
     out = options.out.expanduser().resolve()
     label = period_label(out, period, options.fiscal_year_start, options.as_of)
     password = _password(mail) if sending else None
+    if not (out / label / "manifest.json").is_file():  # before the lock, which would create `out`
+        raise ScorecardError(f"no built scorecards for {label} in {out}; run `scorecard build --period {label}` first (or build --send)")
 
     with outputs.output_lock(out, wait=options.wait):  # no build swaps the folder while its files are being sent
         built = Built.load(out, label)

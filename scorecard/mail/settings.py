@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal
 from email.utils import parseaddr
+from pathlib import Path
 
 from ..errors import UsageError
 from ..writers import BOARD_PACK_SCOPE, COMPANY_SCOPE, SEGMENT_PREFIX
@@ -157,3 +158,5 @@ class MailSettings:
             raise UsageError('[mail] from is not set: add the sender address, like from = "scorecards@example.com"')
         if sending and self.host is None:
             raise UsageError("[mail] host is not set: add the SMTP server (or set SCORECARD_MAIL_HOST), or use --dry-run FOLDER")
+        if sending and self.ca_file is not None and not Path(self.ca_file).is_file():
+            raise UsageError(f"[mail] ca_file {self.ca_file} does not exist; name a PEM file of the certificates to trust")

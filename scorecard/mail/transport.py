@@ -49,7 +49,6 @@ class Outbox:
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.count = 0
-        self.description = f"the folder {folder}"
 
     def deliver(self, data: bytes, sender: str, address: str) -> str:
         self.count += 1
@@ -69,7 +68,6 @@ class Smtp:
         self.password = password
         self.sleep = sleep
         self.connection: smtplib.SMTP | None = None
-        self.description = f"{mail.server}"
 
     # -- errors name the server, never the password ------------------------------------------------
     def _clean(self, text: str) -> str:
