@@ -184,3 +184,26 @@ def test_summaries_in_a_real_browser(built, chromium, tmp_path):
             charts = visit.page.locator("figure.chart svg")
             assert charts.count() == 3 and all(charts.nth(i).bounding_box()["height"] > 100 for i in range(3))
         assert shot.stat().st_size > 20_000  # a real picture of the page, kept with the test's files
+
+
+def test_inline_chart_svg_keeps_drawing_only():
+    from scorecard import charts
+    from scorecard.errors import ScorecardError
+
+    svg = (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><defs><clipPath id="clip7"><rect width="5" height="5"/></clipPath></defs>'
+        '<g clip-path="url(#clip7)"><text x="1" y="1">net &lt;b&gt; &amp; co</text></g></svg>'
+    )
+    inlined = str(charts.inline_svg(svg, "value-bridge", 'Value "bridge"'))
+    assert 'id="value-bridge-1"' in inlined and 'clip-path="url(#value-bridge-1)"' in inlined and "clip7" not in inlined
+    assert "net &lt;b&gt; &amp; co" in inlined and 'aria-label="Value &quot;bridge&quot;"' in inlined
+    for bad in (
+        '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><image href="http://example.com/x.png"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><rect onclick="alert(1)"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><rect fill="url(http://example.com/x#p)"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><rect style="fill: url(#x)"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><div xmlns="http://www.w3.org/1999/xhtml">x</div></foreignObject></svg>',
+    ):
+        with pytest.raises(ScorecardError, match="internal check failed"):
+            charts.inline_svg(bad, "chart", "chart")
