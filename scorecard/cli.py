@@ -17,7 +17,7 @@ import typer
 from . import __version__
 from .errors import ScorecardError, UsageError
 
-EXIT_CODES = "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked."
+EXIT_CODES = "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked, 5 delivery failed."
 
 app = typer.Typer(
     add_completion=False,
@@ -119,6 +119,9 @@ FiscalYearStart = Annotated[int | None, typer.Option(help="First month of the fi
 TimeZone = Annotated[str | None, typer.Option(help="Time zone that order timestamps are dated in (default UTC).")]
 MaxExcluded = Annotated[str | None, typer.Option(help="Stop when more than this share of a table's rows would be excluded (default 0.05).")]
 GrossMargin = Annotated[str | None, typer.Option(help="Gross margin for the profitability page, e.g. 0.35 (needs a costs table).")]
+Resend = Annotated[
+    bool, typer.Option("--resend", help="Send again to readers who were already sent this period (also after a rebuild with new figures).")
+]
 AsOf = Annotated[str | None, typer.Option(help="Treat this date (YYYY-MM-DD) as today, for relative periods and future-dated orders.")]
 
 
@@ -239,6 +242,13 @@ def build(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     log_format: Annotated[LogFormat, typer.Option(help="text, or json: one JSON object per line for log collectors.")] = LogFormat.text,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send", help="Then email the scorecards to the readers in [mail] (as `scorecard send`; exit code 5 if delivery fails)."
+        ),
+    ] = False,
+    resend: Resend = False,
     window_days: WindowDays = None,
     change_threshold: ChangeThreshold = None,
     tier_quantiles: TierQuantiles = None,
@@ -250,9 +260,10 @@ def build(
     gross_margin: GrossMargin = None,
     as_of: AsOf = None,
 ) -> None:
-    """Write the PDF scorecards (company and each segment), a board pack, metrics.json, metrics.csv and
-    manifest.json into OUT/<period label>/. Outputs appear all at once or not at all; a build whose
-    figures did not change since the last one is skipped (use --force)."""
+    """Write the PDF scorecards (company and each segment), a board pack, an HTML summary beside each PDF,
+    metrics.json, metrics.csv and manifest.json into OUT/<period label>/. Outputs appear all at once or
+    not at all; a build whose figures did not change since the last one is skipped (use --force).
+    With --send, then email them as `scorecard send` does."""
     from .build import BuildOptions
     from .build import build as build_scorecards
     from .source import resolve_source
@@ -273,9 +284,15 @@ def build(
     finally:
         if progress:
             progress.close()
-    if quiet:
-        return
-    if source.is_sample:
+    if not quiet:
+        _report_build(report, source.is_sample)
+    if send:
+        _send(resolved, report.document["period"]["label"], Path(resolved.get("out", "scorecards")), resend=resend, dry_run=None,
+              wait=True, as_of=_date(as_of), quiet=quiet)  # fmt: skip
+
+
+def _report_build(report, is_sample: bool) -> None:
+    if is_sample:
         _emit("sample", "Built from the bundled SAMPLE DATA (every page says so).")
     if report.skipped:
         _emit(
@@ -289,6 +306,57 @@ def build(
     for name, seconds in report.render_seconds.items():
         _emit("timing", f"Rendered {name}: {seconds:.1f} s", stage="render", file=name, seconds=round(seconds, 3))
     _emit("done", f"Total: {report.total_seconds:.1f} s", seconds=round(report.total_seconds, 3))
+
+
+def _send(resolved, period: str, out: Path, *, resend: bool, dry_run: Path | None, wait: bool, as_of: date | None, quiet: bool):
+    from .mail import SendOptions
+    from .mail import send as send_scorecards
+
+    def on_event(event: str, message: str, **fields) -> None:
+        if not quiet:
+            _emit(event, message, **fields)
+
+    options = SendOptions(out=out, resend=resend, dry_run=dry_run, wait=wait, as_of=as_of,
+                          fiscal_year_start=resolved.settings().fiscal_year_start, on_event=on_event)  # fmt: skip
+    report = send_scorecards(resolved.mail(), period, options)
+    if not quiet:
+        done = "written to " + str(dry_run) if dry_run is not None else "sent"
+        _emit(
+            "send-done",
+            f"{report.label}: {len(report.sent)} message{'s' if len(report.sent) != 1 else ''} {done}, "
+            f"{len(report.already_sent)} already sent, {len(report.changed)} held back (figures changed; --resend)",
+            period=report.label, sent=len(report.sent), already_sent=len(report.already_sent), changed=len(report.changed),
+        )  # fmt: skip
+
+
+@app.command("send")
+@_handle_errors
+def send_command(
+    period: Period,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Output folder the period was built into (default ./scorecards).")] = None,
+    config: Config = None,
+    resend: Resend = False,
+    dry_run: Annotated[
+        Path | None,
+        typer.Option(
+            "--dry-run", metavar="FOLDER", help="Write each message as an .eml file into FOLDER instead of sending; records nothing."
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="If a build is writing to the output folder, wait for it instead of exiting with code 4.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    log_format: Annotated[LogFormat, typer.Option(help="text, or json: one JSON object per line for log collectors.")] = LogFormat.text,
+    as_of: AsOf = None,
+) -> None:
+    """Email each reader in [[mail.recipients]] the already-built scorecards of their scopes: one message
+    per reader, the HTML summary of their first scope as the body, their PDFs attached. What was sent is
+    recorded in OUT/deliveries/<period>.jsonl; a rerun sends only what is missing (--resend: everything
+    again). A bare Q3 means the latest Q3 built in OUT. Exit code 5 when delivery fails."""
+    _state["log_format"] = log_format.value
+    resolved = _resolve(config, out=out)
+    _send(resolved, period, Path(resolved.get("out", "scorecards")), resend=resend, dry_run=dry_run, wait=wait,
+          as_of=_date(as_of), quiet=quiet)  # fmt: skip
 
 
 @app.command()
@@ -322,6 +390,7 @@ def show_config(config: Config = None) -> None:
 
     resolved = _resolve(config)
     resolved.settings()  # validates the combination, so errors show here rather than at 2 a.m.
+    resolved.mail()
     typer.echo(f"Config file: {resolved.config_file or 'none (defaults and environment only)'}")
     rows = describe(resolved)
     widths = [max(len(row[i]) for row in rows) for i in range(2)]

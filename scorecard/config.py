@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
+from .mail.settings import MailSettings, parse_env_name, parse_recipients, parse_security, parse_sender
 from .settings import NUMBER_FORMATS, Settings, Targets, parse_fraction, parse_pair
 from .urls import is_url, without_password
 
@@ -113,6 +114,11 @@ TOML_TYPES = {
     "_boolean": ((bool,), "true or false"),
     "_text_list": ((list,), "a list of quoted names"),
     "_table_names": ((dict,), 'a table of names, like [data.tables] customers = "crm.customer_master"'),
+    "parse_address": ((str,), "a quoted email address"),
+    "parse_sender": ((str,), "a quoted email address"),
+    "parse_env_name": ((str,), "the quoted name of an environment variable"),
+    "parse_security": ((str,), '"starttls", "ssl" or "none"'),
+    "parse_recipients": ((list,), "[[mail.recipients]] tables"),
 }
 
 
@@ -124,6 +130,7 @@ class Option:
     parse: Callable
     help: str
     is_path: bool = False
+    label: str | None = None  # how the config file spells it, when not `[section] key`
 
     def from_toml(self, value, where: str):
         types, expected = TOML_TYPES[self.parse.__name__]
@@ -133,7 +140,7 @@ class Option:
 
     @property
     def toml_name(self) -> str:
-        return f"[{self.section}] {self.key}"
+        return self.label or f"[{self.section}] {self.key}"
 
     @property
     def env_name(self) -> str:
@@ -176,6 +183,22 @@ OPTIONS = (
         "traffic light: customers gained per customer lost at least this",
     ),
 )
+MAIL_OPTIONS = (
+    Option("mail.host", "mail", "host", _text, "SMTP server that sends the scorecards"),
+    Option("mail.port", "mail", "port", _integer, "SMTP port (default 587 with starttls, 465 with ssl, 25 with none)"),
+    Option("mail.security", "mail", "security", parse_security, "starttls, ssl or none"),
+    Option("mail.user", "mail", "user", _text, "SMTP user name, when the server wants one"),
+    Option("mail.password_env", "mail", "password_env", parse_env_name, "environment variable that holds the SMTP password"),
+    Option("mail.from", "mail", "from", parse_sender, "sender address"),
+    Option("mail.ca_file", "mail", "ca_file", _text, "extra certificate authorities (PEM) to trust for the server", is_path=True),
+    Option("mail.timeout_seconds", "mail", "timeout_seconds", _integer, "seconds to wait for the server"),
+    Option("mail.attempts", "mail", "attempts", _integer, "tries per message before giving up"),
+    Option("mail.retry_wait_seconds", "mail", "retry_wait_seconds", _fraction, "seconds between tries (doubling)"),
+    Option("mail.max_message_mb", "mail", "max_message_mb", _fraction, "largest message; above it, smaller attachments or none"),
+    Option("mail.files_location", "mail", "files_location", _text, "where readers find the files when they are too large to attach"),
+    Option("mail.recipients", "mail", "recipients", parse_recipients, "who receives which scopes", label="[[mail.recipients]]"),
+)
+OPTIONS = OPTIONS + MAIL_OPTIONS
 BY_NAME = {option.name: option for option in OPTIONS}
 BY_TOML = {(option.section, option.key): option for option in OPTIONS}
 RUN_OPTIONS = ("data", "tables", "out", "require_fresh")
@@ -188,9 +211,15 @@ class Resolved:
     config_file: Path | None = None
 
     def settings(self) -> Settings:
-        fields = {k: v for k, v in self.values.items() if k not in RUN_OPTIONS and not k.startswith("targets.")}
+        fields = {k: v for k, v in self.values.items() if k not in RUN_OPTIONS and not k.startswith(("targets.", "mail."))}
         targets = Targets(**{k.removeprefix("targets."): v for k, v in self.values.items() if k.startswith("targets.")})
         return Settings(**fields, targets=targets)
+
+    def mail(self) -> MailSettings:
+        fields = {k.removeprefix("mail."): v for k, v in self.values.items() if k.startswith("mail.")}
+        if "from" in fields:
+            fields["sender"] = fields.pop("from")
+        return MailSettings(**fields)
 
     def get(self, name: str, default=None):
         return self.values.get(name, default)
@@ -269,17 +298,29 @@ def describe(resolved: Resolved) -> list[tuple[str, str, str]]:
             value, origin = resolved.values[option.name], resolved.origins[option.name]
         elif option.name.startswith("targets."):
             value, origin = None, "default (no target)"
+        elif option.name == "mail.port":
+            security = resolved.values.get("mail.security", MailSettings.security)
+            value, origin = f"{MailSettings(security=security).effective_port} (the usual port with {security})", "default"
+        elif option.name.startswith("mail."):
+            value, origin = getattr(MailSettings(), "sender" if option.key == "from" else option.key), "default"
         elif option.name in RUN_OPTIONS:
             value, origin = {"data": "bundled sample", "tables": None, "out": "./scorecards", "require_fresh": None}[option.name], "default"
         else:
             value, origin = getattr(defaults, option.name), "default"
-        rows.append((option.toml_name, _show(value), origin))
+        shown = _show(value)
+        if option.name == "mail.password_env":  # whether it is set, never what it holds
+            shown += " (set in the environment)" if os.environ.get(str(value)) else " (not set in the environment)"
+        rows.append((option.toml_name, shown, origin))
     return rows
 
 
 def _show(value) -> str:
     if value is None:
         return "(not set)"
+    if value == ():
+        return "(none)"
+    if isinstance(value, tuple) and value and hasattr(value[0], "scopes"):  # recipients
+        return "; ".join(f"{r.address} ({', '.join(r.scopes)})" for r in value)
     if isinstance(value, tuple):
         return ", ".join(_show(v) for v in value)
     if isinstance(value, dict):
@@ -339,4 +380,29 @@ nrr = 1.0                          # net revenue retention at least 100 %
 # net_value = 0
 # logo_retention = 0.9
 # gain_loss_ratio = 1.0
+
+# Sending: `scorecard send --period P` (or `scorecard build --send`) emails each reader the scorecards
+# of their scopes: the HTML summary of their first scope as the message, the PDFs attached. What was sent
+# is recorded in <folder>/deliveries/, so a rerun sends nothing twice (--resend sends again).
+# [mail]
+# host = "smtp.example.com"
+# port = 587                       # default: 587 with starttls, 465 with ssl, 25 with none
+# security = "starttls"            # "starttls" (default), "ssl" or "none"
+# user = "scorecards"              # only if the server wants a login; then the password is read from
+# password_env = "SCORECARD_SMTP_PASSWORD"   # this environment variable, never from this file
+# from = "Scorecards <scorecards@example.com>"
+# ca_file = "company-ca.pem"       # extra certificate authorities to trust (a server with an in-house certificate)
+# max_message_mb = 20              # larger messages attach per-scope PDFs instead of the pack, or say where the files are
+# files_location = '\\\\fileserver\\scorecards'   # what those messages say (default: the output folder on this machine)
+# attempts = 3                     # tries per message on a failure that may pass (connection, 4xx), then exit code 5
+# retry_wait_seconds = 2
+# timeout_seconds = 30
+#
+# One table per reader. Scopes: "company", "segment:<name>" (a segment of the built period), "board-pack".
+# [[mail.recipients]]
+# address = "ceo@example.com"
+# scopes = ["board-pack"]
+# [[mail.recipients]]
+# address = "smb-lead@example.com"
+# scopes = ["company", "segment:SMB"]
 """

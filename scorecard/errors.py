@@ -41,3 +41,10 @@ class LockedError(ScorecardError):
 class SourceError(ScorecardError):
     """The data source cannot be read: a database that cannot be reached, refuses the login, lacks a
     table or a permission, or stops a read. Exit code 1. Messages never hold a password."""
+
+
+class DeliveryError(ScorecardError):
+    """Sending failed (the server, TLS, login, or a recipient refused). Exit code 5. What was sent
+    before the failure stays recorded; the rest goes out on the next run."""
+
+    exit_code = 5

@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import jinja2
+from markupsafe import Markup
 from weasyprint import HTML
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
@@ -282,16 +283,22 @@ def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: 
     return env.get_template("scorecard.html").render(context)
 
 
-def scorecard_charts(document: dict, card: dict) -> dict[str, str]:
+def scorecard_chart_svgs(document: dict, card: dict) -> dict[str, str]:
+    """Every chart of a scorecard as SVG text, drawn once for the PDF and the HTML summary."""
     numbers = formatting.Numbers.for_document(document)
-    uris = {
-        "count_bridge": charts.data_uri(charts.count_bridge(card, numbers)),
-        "value_bridge": charts.data_uri(charts.value_bridge(card, numbers)),
-        "trend": charts.data_uri(charts.gains_losses_trend(card, numbers, document["data_from"])),
+    svgs = {
+        "count_bridge": charts.count_bridge(card, numbers),
+        "value_bridge": charts.value_bridge(card, numbers),
+        "trend": charts.gains_losses_trend(card, numbers, document["data_from"]),
     }
     if card["profitability"]:
-        uris["whale_curve"] = charts.data_uri(charts.whale_curve(card["profitability"], numbers))
-    return uris
+        svgs["whale_curve"] = charts.whale_curve(card["profitability"], numbers)
+    return svgs
+
+
+def scorecard_charts(document: dict, card: dict) -> dict[str, str]:
+    """The charts as <img>-ready data: URIs, for the PDF."""
+    return {name: charts.data_uri(svg) for name, svg in scorecard_chart_svgs(document, card).items()}
 
 
 def profitability(card: dict, settings: dict, numbers: formatting.Numbers) -> dict | None:
@@ -349,3 +356,119 @@ def board_pack_html(document: dict, env: jinja2.Environment) -> str:
         "comparison": comparison(document),
     }
     return env.get_template("board_pack.html").render(context)
+
+
+# --- HTML summaries: page 1's content as one self-contained file (beside each PDF; the email body) -----
+
+# Where a message's note (what is attached, or where the files are) goes in an HTML summary.
+MAIL_NOTE_MARKER = "<!-- scorecard:mail-note -->"
+SUMMARY_FOOTER = "The PDF holds the whole scorecard; every figure here is also in metrics.json."
+
+
+def _summary_css(env: jinja2.Environment) -> Markup:
+    source, _, _ = env.loader.get_source(env, "summary.css")
+    return Markup(source)
+
+
+def summary_html(document: dict, card: dict, chart_svgs: dict[str, str], env: jinja2.Environment) -> str:
+    """A scorecard's headline (tiles, narrative, bridges) as one HTML file, from the same view models
+    and partials as the PDF. `chart_svgs` are the charts as SVG text; they are inlined, sanitised."""
+    company = document["settings"]["company_name"]
+    numbers = formatting.Numbers.for_document(document)
+    scope_title = card["segment"] if card["segment"] is not None else "Company"
+    labels = {
+        "count_bridge": "Customer bridge: start, new, won back, lapsed, closed, end",
+        "value_bridge": "Value bridge: start, new, won back, expansion, contraction, lost, end",
+        "trend": "Customers gained versus lost over the last periods",
+    }
+    context = _common(document, company) | {
+        "doc_title": f"{company} · {scope_title} scorecard · {document['period']['label']}",
+        "description": f"Customers gained versus lost, {scope_title}, {document['period']['label']}",
+        "scope_title": scope_title,
+        "card": card,
+        "c": card["customers"],
+        "v": card["value"],
+        "verdict": verdict(card, numbers),
+        "tiles": tiles(card, numbers),
+        "targets": targets(card, document["settings"]["targets"], numbers),
+        "notes": document["notes"],
+        "charts": {name: charts.inline_svg(chart_svgs[name], name.replace("_", "-"), label) for name, label in labels.items()},
+        "css": _summary_css(env),
+        "footer": SUMMARY_FOOTER,
+    }
+    return env.get_template("summary.html").render(context)
+
+
+def board_pack_summary_html(document: dict, env: jinja2.Environment) -> str:
+    """The board pack's headline: the company's tiles and the segments compared."""
+    company = document["settings"]["company_name"]
+    numbers = formatting.Numbers.for_document(document)
+    company_card = document["scorecards"][0]
+    context = _common(document, company) | {
+        "doc_title": f"{company} · customer scorecards · {document['period']['label']}",
+        "description": f"Board pack: customers gained versus lost by segment, {document['period']['label']}",
+        "card": company_card,
+        "verdict": verdict(company_card, numbers),
+        "tiles": tiles(company_card, numbers),
+        "targets": targets(company_card, document["settings"]["targets"], numbers),
+        "notes": document["notes"],
+        "comparison": comparison(document),
+        "css": _summary_css(env),
+        "footer": "The board pack PDF holds every scorecard; every figure here is also in metrics.json.",
+    }
+    return env.get_template("summary_board_pack.html").render(context)
+
+
+def summary_text(document: dict, card: dict | None) -> str:
+    """The plain-text twin of an HTML summary (the text part of an email): the same view models.
+    `card` None: the board pack's summary."""
+    numbers = formatting.Numbers.for_document(document)
+    company = document["settings"]["company_name"]
+    board_pack = card is None
+    card = document["scorecards"][0] if board_pack else card
+    scope_title = "Board pack" if board_pack else card["segment"] if card["segment"] is not None else "Company"
+    lines = [f"{company} · {scope_title} · {_period_title(document)}", ""]
+    if document["sample_data"]:
+        lines += ["SAMPLE DATA — generated figures, not a real business", ""]
+    lines += [verdict(card, numbers)]
+    for block in ([f"- {sentence}" for sentence in card.get("narrative") or []], [f"Note: {note}" for note in document["notes"]]):
+        lines += [""] + block if block else []
+    lines += ["", "Company" if board_pack else scope_title]
+    width = max(len(tile["label"]) for tile in tiles(card, numbers))
+    lines += [f"  {tile['label'].ljust(width)}  {tile['figure']:>10}   {tile['detail']}" for tile in tiles(card, numbers)]
+    if board_pack:
+        lines += ["", "Segments compared, by net value change (customers net · value net · NRR)"]
+        rows = comparison(document)
+        name_width = max(len(row["name"]) for row in rows)
+        for row in rows:
+            lines.append(
+                f"  {row['name'].ljust(name_width)}  {numbers.count(row['net'], signed=True):>8}  "
+                f"{numbers.money(row['value_change'], signed=True):>10}  {numbers.percent(row['nrr']):>8}"
+            )
+    else:
+        c, v = card["customers"], card["value"]
+        lines += [
+            "",
+            f"Customers: {numbers.count(c['start'])} at start {numbers.count(c['new'], signed=True)} new "
+            f"{numbers.count(c['reactivated'], signed=True)} won back {numbers.count(-c['lost_lapsed'], signed=True)} lapsed "
+            f"{numbers.count(-c['lost_closed'], signed=True)} closed = {numbers.count(c['end'])} at end",
+            f"Value: {numbers.money(v['start'], exact=True)} at start {numbers.money(v['new'], signed=True, exact=True)} new "
+            f"{numbers.money(v['reactivated'], signed=True, exact=True)} won back {numbers.money(v['expansion'], signed=True, exact=True)} expansion "
+            f"{numbers.money(-v['contraction'], signed=True, exact=True)} contraction {numbers.money(-v['lost'], signed=True, exact=True)} lost "
+            f"= {numbers.money(v['end'], exact=True)} at end",
+        ]
+    lines += ["", f"Data through {document['data_through']}."]
+    return "\n".join(lines) + "\n"
+
+
+def mail_note_html(attached: list[str], left_out: list[dict], limit: str, location: str) -> Markup:
+    """The note at the top of an emailed summary (autoescaped like everything else)."""
+    template = environment().get_template("partials/mail_note.html")
+    return Markup(template.render(attached=attached, left_out=left_out, limit=limit, location=location))
+
+
+def with_mail_note(html: str, note: Markup) -> str:
+    """The built HTML summary with the note in its place (or first in the body, for a file without the marker)."""
+    if MAIL_NOTE_MARKER in html:
+        return html.replace(MAIL_NOTE_MARKER, str(note), 1)
+    return html.replace("<body>", "<body>\n" + str(note), 1)
