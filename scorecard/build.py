@@ -23,7 +23,7 @@ from .errors import UsageError
 from .settings import Settings
 from .source import Source
 
-DEPENDENCIES = ("duckdb", "weasyprint", "altair", "vl-convert-python", "jinja2", "typer", "pypdf")
+DEPENDENCIES = ("duckdb", "weasyprint", "altair", "vl-convert-python", "jinja2", "typer", "pypdf", "numpy", "scipy", "threadpoolctl")
 
 
 @dataclass

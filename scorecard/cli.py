@@ -119,6 +119,9 @@ FiscalYearStart = Annotated[int | None, typer.Option(help="First month of the fi
 TimeZone = Annotated[str | None, typer.Option(help="Time zone that order timestamps are dated in (default UTC).")]
 MaxExcluded = Annotated[str | None, typer.Option(help="Stop when more than this share of a table's rows would be excluded (default 0.05).")]
 GrossMargin = Annotated[str | None, typer.Option(help="Gross margin for the profitability page, e.g. 0.35 (needs a costs table).")]
+RiskThreshold = Annotated[
+    str | None, typer.Option(help="At risk: customers whose chance of buying nothing next period is at least this (default 0.5).")
+]
 AsOf = Annotated[str | None, typer.Option(help="Treat this date (YYYY-MM-DD) as today, for relative periods and future-dated orders.")]
 
 
@@ -158,6 +161,7 @@ def metrics(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
+    risk_threshold: RiskThreshold = None,
     redact: Annotated[
         bool | None, typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes).")
     ] = None,
@@ -170,7 +174,8 @@ def metrics(
 
     resolved = _resolve(config, data=data, window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
-                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact)  # fmt: skip
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact,
+                        risk_threshold=risk_threshold)  # fmt: skip
     source = resolve_source(resolved.get("data"))
     result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of))
     if format is OutputFormat.json:
@@ -248,6 +253,7 @@ def build(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
+    risk_threshold: RiskThreshold = None,
     as_of: AsOf = None,
 ) -> None:
     """Write the PDF scorecards (company and each segment), a board pack, metrics.json, metrics.csv and
@@ -261,7 +267,8 @@ def build(
     resolved = _resolve(config, data=data, out=out, redact=redact, company_name=company, currency=currency, require_fresh=require_fresh,
                         window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
-                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin)  # fmt: skip
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin,
+                        risk_threshold=risk_threshold)  # fmt: skip
     source = resolve_source(resolved.get("data"))
     progress = _TerminalProgress() if not quiet and log_format is LogFormat.text else None
     options = BuildOptions(
