@@ -35,7 +35,7 @@ def main() -> None:
         engine._create_run_periods(con, period.trend(settings.trend_periods))
         engine._create_run_cohort_periods(con, period)
         runner.run(available=set(INPUT_TABLES - PERIOD_TABLES) | {"run_periods"})
-        rows = con.execute("select fit, x, t_x, t, customers from int_purchase_history_counts").fetchnumpy()
+        rows = con.execute("select fit, x, t_x, t, customers from int_purchase_history_counts order by fit, x, t_x, t").fetchnumpy()
     for fit_name in ("end", "start"):
         keep = np.asarray(rows["fit"]) == fit_name
         histories = bgnbd.Histories.of(rows["x"][keep], rows["t_x"][keep], rows["t"][keep], rows["customers"][keep])

@@ -380,6 +380,8 @@ def outlook(card: dict, document: dict, numbers: formatting.Numbers) -> dict:
         "threshold": numbers.percent(at_risk["threshold"], digits=0),
         "end": _human_date(document["period"]["end"]),
         "cohorts": _cohort_rows(card["cohorts"], numbers),
+        "cohorts_before_data": bool(card["cohorts"]) and document["data_from"] > card["cohorts"][0]["start"],
+        "data_from": _human_date(document["data_from"]),
         "cohort_columns": max((len(cohort["retention"]) for cohort in card["cohorts"]), default=0),
         "closed": loss["closed"],
         "lapsed": _lapsed_text(loss["lapsed"], as_of, noun, numbers),

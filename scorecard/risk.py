@@ -43,7 +43,9 @@ class RiskModel:
 
 def fit_models(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, RiskModel]:
     """Fit the model at the period's end and start; create run_risk_models with the fits that converged."""
-    histories = con.execute("select fit, x, t_x, t, customers from int_purchase_history_counts").fetchnumpy()
+    # In a fixed order: the sums in the fit, and the fixed-seed sample of large data, must not depend on the
+    # order a parallel group-by happens to return rows in, or the same inputs could give other digits.
+    histories = con.execute("select fit, x, t_x, t, customers from int_purchase_history_counts order by fit, x, t_x, t").fetchnumpy()
     fit_names = np.asarray(histories["fit"])
     models = {}
     for name, as_of in zip(FITS, (end, start), strict=True):

@@ -1,35 +1,12 @@
--- mart_at_risk_customers — grain: scorecard × rank (top N). At-risk customers (SPEC §3.12) by value at
--- risk, highest first, ties by customer_id; with the last purchase day before the period end and the
--- usual gap: the median of the days between consecutive purchase days (NULL with one purchase day).
-with settings as (select * from run_settings),
-
-reported as (
+-- mart_at_risk_customers — grain: scorecard × rank (top N). The listed at-risk customers with their name,
+-- the last purchase day before the period end and the usual gap: the median of the days between
+-- consecutive purchase days (NULL with one purchase day), read from the orders of these few customers only.
+with reported as (
     select end_date from run_periods where period_index = (select max(period_index) from run_periods)
 ),
 
-flagged as (
-    select * from int_customer_risk where flagged_end
-),
-
-ranked as (
-    select
-        'company' as scorecard,
-        *,
-        row_number() over (order by value_at_risk desc, customer_id asc) as rank
-    from flagged
-    union all
-    select
-        'segment:' || segment,
-        *,
-        row_number() over (partition by segment order by value_at_risk desc, customer_id asc)
-    from flagged
-),
-
-listed as (
-    select ranked.*
-    from ranked
-    cross join settings
-    where ranked.rank <= settings.top_n
+listed_customers as (
+    select distinct customer_key from int_at_risk_listed
 ),
 
 purchase_days as (
@@ -37,10 +14,8 @@ purchase_days as (
         orders.customer_key,
         orders.order_date
     from int_orders as orders
-    cross join reported
-    where orders.amount > 0
-        and orders.order_date < reported.end_date
-        and orders.customer_key in (select customer_key from listed)
+    semi join listed_customers on listed_customers.customer_key = orders.customer_key
+    where orders.amount > 0 and orders.order_date < (select end_date from reported)
 ),
 
 gaps as (
@@ -67,6 +42,6 @@ select
     listed.value_at_risk,
     listed.last_purchase_end as last_purchase,
     usual_gaps.usual_gap_days
-from listed
+from int_at_risk_listed as listed
 join int_customers as customers on customers.customer_key = listed.customer_key
 left join usual_gaps on usual_gaps.customer_key = listed.customer_key

@@ -14,18 +14,28 @@ span as (
 ),
 
 activity as (
-    -- cohort customer × period since their cohort's: what they bought in it
+    -- cohort customer × cohort period: what they bought in it (grouped on integers; segment and cohort joined after)
     select
-        members.segment,
-        members.cohort_index,
-        1 + datediff('month', span.first_start, orders.order_date) // span.months_per_period - members.cohort_index as periods_since,
+        orders.customer_key,
+        1 + datediff('month', span.first_start, orders.order_date) // span.months_per_period as period_index,
         sum(orders.amount) as revenue,
         bool_or(orders.amount > 0) as bought
     from int_orders as orders
     cross join span
-    join int_customer_cohorts as members on members.customer_key = orders.customer_key
+    semi join int_customer_cohorts as members on members.customer_key = orders.customer_key
     where orders.order_date >= span.first_start and orders.order_date < span.last_end
-    group by members.customer_key, members.segment, members.cohort_index, periods_since
+    group by orders.customer_key, period_index
+),
+
+member_activity as (
+    select
+        members.segment,
+        members.cohort_index,
+        activity.period_index - members.cohort_index as periods_since,
+        activity.revenue,
+        activity.bought
+    from activity
+    join int_customer_cohorts as members on members.customer_key = activity.customer_key
 ),
 
 cells as (
@@ -36,7 +46,7 @@ cells as (
         periods_since,
         count(*) filter (where bought) as buyers,
         sum(revenue) as revenue
-    from activity
+    from member_activity
     group by grouping sets ((segment, cohort_index, periods_since), (cohort_index, periods_since))
 ),
 
