@@ -172,7 +172,7 @@ def test_a_fixed_seed_sample_for_large_data():
         bgnbd.p_quiet(full.parameters, histories.x, histories.t_x, histories.T, horizon)
         - bgnbd.p_quiet(sampled.parameters, histories.x, histories.t_x, histories.T, horizon)
     )
-    assert gap.max() < 0.05  # half the customers: close; the benchmark shows 250,000 of 1,000,000 within 0.002
+    assert gap.max() < 0.05  # half the customers: close; the benchmark shows 250,000 of 1,000,000 within 0.007
 
 
 def test_histories_are_checked():
