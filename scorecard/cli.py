@@ -122,6 +122,9 @@ GrossMargin = Annotated[str | None, typer.Option(help="Gross margin for the prof
 Resend = Annotated[
     bool, typer.Option("--resend", help="Send again to readers who were already sent this period (also after a rebuild with new figures).")
 ]
+RiskThreshold = Annotated[
+    str | None, typer.Option(help="At risk: customers whose chance of buying nothing next period is at least this (default 0.5).")
+]
 AsOf = Annotated[str | None, typer.Option(help="Treat this date (YYYY-MM-DD) as today, for relative periods and future-dated orders.")]
 
 
@@ -161,6 +164,7 @@ def metrics(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
+    risk_threshold: RiskThreshold = None,
     redact: Annotated[
         bool | None, typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes).")
     ] = None,
@@ -173,7 +177,8 @@ def metrics(
 
     resolved = _resolve(config, data=data, window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
-                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact)  # fmt: skip
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact,
+                        risk_threshold=risk_threshold)  # fmt: skip
     source = resolve_source(resolved.get("data"), resolved.get("tables"))
     result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of))
     if format is OutputFormat.json:
@@ -258,6 +263,7 @@ def build(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
+    risk_threshold: RiskThreshold = None,
     as_of: AsOf = None,
 ) -> None:
     """Write the PDF scorecards (company and each segment), a board pack, an HTML summary beside each PDF,
@@ -272,7 +278,8 @@ def build(
     resolved = _resolve(config, data=data, out=out, redact=redact, company_name=company, currency=currency, require_fresh=require_fresh,
                         window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
-                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin)  # fmt: skip
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin,
+                        risk_threshold=risk_threshold)  # fmt: skip
     source = resolve_source(resolved.get("data"), resolved.get("tables"))
     progress = _TerminalProgress() if not quiet and log_format is LogFormat.text else None
     options = BuildOptions(

@@ -167,6 +167,7 @@ OPTIONS = (
     Option("top_n", "metrics", "top_n", _integer, "length of the top-lost and top-decliner lists"),
     Option("max_excluded", "metrics", "max_excluded", _fraction, "largest share of a table's rows that may be excluded"),
     Option("gross_margin", "metrics", "gross_margin", _fraction, "gross margin for profitability (with a costs table)"),
+    Option("risk_threshold", "metrics", "risk_threshold", _fraction, "at risk: chance of buying nothing next period at least this"),
     Option("segment_by", "segments", "column", _text, "customers column that defines segments"),
     Option("segments", "segments", "only", _text_list, 'segments with a scorecard of their own; the rest become "Other segments"'),
     Option("min_segment_customers", "segments", "min_customers", _integer, 'segments with fewer customers become "Other segments"'),
@@ -367,6 +368,7 @@ trend_periods = 8
 top_n = 10
 max_excluded = 0.05                # stop when more than 5 % of a table's rows would be excluded
 # gross_margin = 0.35              # with a costs table: margin on revenue for the profitability page
+risk_threshold = 0.5               # at risk: a chance of buying nothing next period of at least 50 %
 
 [segments]
 column = "segment"                 # the customers column that defines segments

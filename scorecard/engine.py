@@ -15,10 +15,10 @@ from pathlib import Path
 
 import duckdb
 
-from . import metrics, validation
+from . import metrics, risk, validation
 from .errors import DataError, ScorecardError, StaleDataError, UsageError
-from .models import INPUT_TABLES, ModelRunner, Progress
-from .periods import Period, parse_period
+from .models import INPUT_TABLES, PERIOD_TABLES, ModelRunner, Progress
+from .periods import Period, cohort_periods, parse_period
 from .settings import Settings
 from .source import Source, load_source
 
@@ -67,12 +67,12 @@ def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_
             window_days integer, change_threshold decimal(9, 6), core_quantile decimal(9, 6),
             top_quantile decimal(9, 6), core_threshold decimal(18, 2), top_threshold decimal(18, 2),
             top_n integer, as_of date, time_zone varchar, gross_margin decimal(9, 6),
-            min_segment_customers integer
+            min_segment_customers integer, risk_threshold decimal(9, 6)
         )
         """
     )
     con.execute(
-        "insert into run_settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into run_settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             settings.window_days,
             settings.change_threshold,
@@ -85,6 +85,7 @@ def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_
             settings.time_zone,
             settings.gross_margin,
             settings.min_segment_customers,
+            settings.risk_threshold,
         ],
     )
     # The segments that keep a scorecard of their own (empty: all of them).
@@ -98,6 +99,15 @@ def _create_run_periods(con: duckdb.DuckDBPyConnection, periods: list[Period]) -
     con.executemany(
         "insert into run_periods values (?, ?, ?, ?)",
         [(index, period.label, period.start, period.end) for index, period in enumerate(periods, start=1)],
+    )
+
+
+def _create_run_cohort_periods(con: duckdb.DuckDBPyConnection, period: Period) -> None:
+    """The acquisition cohorts' periods (SPEC §3.11): the last 8 of the report's kind up to the reported one."""
+    con.execute("create table run_cohort_periods (cohort_index integer, label varchar, start_date date, end_date date)")
+    con.executemany(
+        "insert into run_cohort_periods values (?, ?, ?, ?)",
+        [(index, cohort.label, cohort.start, cohort.end) for index, cohort in enumerate(cohort_periods(period), start=1)],
     )
 
 
@@ -121,7 +131,7 @@ def prepare(
     con.execute("set preserve_insertion_order = false")
     _lock_down(con, source)
     runner = ModelRunner(con)
-    runner.run(available=set(INPUT_TABLES - {"run_periods"}), progress=progress)
+    runner.run(available=set(INPUT_TABLES - PERIOD_TABLES), progress=progress)
     validation.check_structure(con, source)
     quality = validation.summarise(con, source)
     return runner, quality
@@ -206,13 +216,21 @@ def _compute(
     has_margin = settings.gross_margin is not None or con.execute("select count(margin) from int_orders").fetchone()[0] > 0
     started = time.perf_counter()
     _create_run_periods(con, period.trend(settings.trend_periods))
+    _create_run_cohort_periods(con, period)
     features = frozenset({"profitability"}) if has_costs and has_margin else frozenset()
-    runner.run(available=set(INPUT_TABLES), progress=progress, features=features)
+    runner.run(available=set(INPUT_TABLES - {"run_risk_models"}), progress=progress, features=features)
     timings["models"] = time.perf_counter() - started
+    # The at-risk models need the BG/NBD fits, which need the purchase histories the models just made.
+    started = time.perf_counter()
+    risk_models = risk.fit_models(con, period.start, period.end)
+    timings["risk_fits"] = time.perf_counter() - started
+    started = time.perf_counter()
+    runner.run(available=set(INPUT_TABLES), progress=progress, features=features)
+    timings["risk_models"] = time.perf_counter() - started
 
     document = metrics.build_document(
         con, period=period, data_through=data_through, settings=settings, quality=quality, source=source,
-        with_profitability=has_costs and has_margin,
+        with_profitability=has_costs and has_margin, risk_models=risk_models,
     )  # fmt: skip
     if has_costs and not has_margin:
         document["notes"].append(

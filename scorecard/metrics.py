@@ -17,6 +17,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 
+from . import outlook
+
 SCHEMA_VERSION = 1
 CENT = Decimal("0.01")
 
@@ -102,7 +104,9 @@ def _profitability(con) -> dict[str, dict]:
     return result
 
 
-def build_document(con, *, period, data_through: date, settings, quality, source, with_profitability: bool = False) -> dict:
+def build_document(
+    con, *, period, data_through: date, settings, quality, source, with_profitability: bool = False, risk_models: dict
+) -> dict:
     scorecard_rows = _rows(con, "select * from mart_scorecards order by scope, segment")
     migration = _by_scorecard(_rows(con, "select * from mart_migration order by scorecard, from_order, to_order"))
     within = _by_scorecard(_rows(con, "select * from mart_tier_movement order by scorecard, tier_order"))
@@ -111,6 +115,7 @@ def build_document(con, *, period, data_through: date, settings, quality, source
     highlights = _by_scorecard(_rows(con, "select * from mart_referral_highlights order by scorecard, rank"))
     trend = _by_scorecard(_rows(con, "select * from mart_trend order by scorecard, period_index"))
     profitability = _profitability(con) if with_profitability else {}
+    forward = outlook.sections(con, risk_models, settings, has_closed_reason="closed_reason" in source.tables["customers"].columns)
 
     scorecards = []
     for row in scorecard_rows:
@@ -196,6 +201,7 @@ def build_document(con, *, period, data_through: date, settings, quality, source
                 ],
                 "profitability": profitability.get(key),  # None without a costs table
             }
+            | forward[key]  # cohorts, at_risk, loss_reasons
         )
     # Company first, then segments by name (the query orders scope 'company' before 'segment').
     return {
@@ -213,6 +219,7 @@ def build_document(con, *, period, data_through: date, settings, quality, source
         "sample_data": source.is_sample,
         "settings": settings.as_json() | {"company_name": settings.company_name or source.default_company_name},
         "scorecards": scorecards,
+        "risk_model": {name: model.as_json() for name, model in risk_models.items()},
         "data_quality": quality_document(quality, data_through),
         "notes": [],
     }
@@ -244,7 +251,7 @@ def redact(document: dict) -> dict:
     """Replace every customer name by its pseudonym; notes (free text that may name people) are withheld."""
     document = copy.deepcopy(document)
     for card in document["scorecards"]:
-        for row in card["top_lost"] + card["top_decliners"]:
+        for row in card["top_lost"] + card["top_decliners"] + card["at_risk"]["customers"]:
             row["name"] = pseudonym(row["customer_id"])
         for highlight in card["referrals"]["highlights"]:
             highlight["referrer_name"] = pseudonym(highlight["referrer_id"])
@@ -301,7 +308,7 @@ def flatten(scorecard: dict) -> list[tuple[str, object]]:
             pairs += [(f"profitability.{name}.{key}", inner) for key, inner in value.items()]
         elif not isinstance(value, list):
             pairs.append((f"profitability.{name}", value))
-    return pairs
+    return pairs + outlook.flatten(scorecard)
 
 
 def to_csv(document: dict) -> str:
@@ -369,4 +376,4 @@ def check_invariants(document: dict) -> list[str]:
         for key, total in company[group].items():
             if sum(card[group][key] for card in segments) != total:
                 problems.append(f"segments do not add up to the company: {group}.{key}")
-    return problems
+    return problems + outlook.check_invariants(document)

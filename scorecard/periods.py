@@ -97,6 +97,18 @@ def containing(kind: str, day: date, fiscal_year_start: int = 1) -> Period:
     return Period(kind, fiscal_year, number, fiscal_year_start)
 
 
+COHORTS = 8
+COHORT_KINDS = ("month", "quarter", "year")
+
+
+def cohort_periods(period: Period) -> list[Period]:
+    """The last 8 acquisition cohorts up to and including the reported period (SPEC §3.11): periods of the
+    report's kind, or quarters for other kinds (a half-year ends with its second quarter)."""
+    kind = period.kind if period.kind in COHORT_KINDS else "quarter"
+    last = containing(kind, _last_day(period), period.fiscal_year_start)
+    return last.trend(COHORTS)
+
+
 _RELATIVE = {"last-quarter": "quarter", "last-month": "month", "last-year": "year"}
 _BARE = re.compile(r"^(Q[1-4]|H[12])$")
 _QUARTER = re.compile(r"^(?:FY)?(\d{4})-?Q([1-4])$")

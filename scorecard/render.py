@@ -276,6 +276,7 @@ def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: 
         "migration": migration(card),
         "definitions": definitions(document["settings"], numbers),
         "profitability": profitability(card, document["settings"], numbers),
+        "outlook": outlook(card, document, numbers),
         "notes": document["notes"],
         "quality": _quality(document),
         "charts": chart_uris,
@@ -324,6 +325,102 @@ def profitability(card: dict, settings: dict, numbers: formatting.Numbers) -> di
         f"{numbers.percent(margin, digits=0)}, orders' own margins where given" if margin is not None else "each order's own margin"
     )
     return {"headline": headline, "margin_note": margin_note}
+
+
+PERIOD_NOUNS = {"month": "month", "quarter": "quarter", "half": "half-year", "year": "year"}
+
+
+def _days_text(days: float) -> str:
+    return f"{days:.0f} day" + ("" if round(days) == 1 else "s")
+
+
+def outlook(card: dict, document: dict, numbers: formatting.Numbers) -> dict:
+    """The plain words of the at-risk, cohorts and why-they-left page."""
+    at_risk, backtest, loss = card["at_risk"], card["at_risk"]["backtest"], card["loss_reasons"]
+    noun = PERIOD_NOUNS[document["period"]["kind"]]
+    end = date.fromisoformat(document["period"]["end"])
+    if at_risk["count"] is None:
+        headline = f"No at-risk list this time: {at_risk['note']}."
+    elif at_risk["count"] == 0:
+        headline = f"No active customer is at risk of buying nothing next {noun}."
+    else:
+        headline = (
+            f"{numbers.count(at_risk['count'])} customer{'s' if at_risk['count'] != 1 else ''} worth {numbers.money(at_risk['run_rate'])} "
+            f"a year {'are' if at_risk['count'] != 1 else 'is'} at risk of buying nothing next {noun}; weighted by that chance, "
+            f"{numbers.money(at_risk['value_at_risk'])} a year is at risk."
+        )
+    rows = []
+    for row in at_risk["customers"]:
+        ago = (end - date.fromisoformat(row["last_purchase"])).days
+        usual = f"every {_days_text(row['usual_gap_days'])}" if row["usual_gap_days"] is not None else "bought once"
+        rows.append({**row, "chance": numbers.percent(row["p_quiet"], digits=0), "rhythm": f"{_days_text(ago)} ago · {usual}"})
+    as_of = _human_date(backtest["as_of"])
+    if backtest["flagged"] is None:
+        check, strength, weak = f"No backtest this time: {backtest['note']}.", None, False
+    elif not backtest["flagged"] or not backtest["others"]:
+        who = "no customer" if not backtest["flagged"] else "every customer"
+        check, strength, weak = f"On {as_of} this method would have flagged {who} active then, so there is nothing to compare.", None, False
+    else:
+        flagged_share = backtest["flagged_quiet"] / backtest["flagged"]
+        others_share = backtest["others_quiet"] / backtest["others"]
+        times = f" ({numbers.ratio(backtest['lift'])} as likely)" if backtest["lift"] is not None else ""
+        check = (
+            f"Of {numbers.count(backtest['flagged'])} customers this method would have flagged on {as_of}, "
+            f"{numbers.percent(flagged_share, digits=0)} bought nothing this {noun}, against "
+            f"{numbers.percent(others_share, digits=0)} of the other {numbers.count(backtest['others'])}{times}."
+        )
+        auc = backtest["auc"]
+        strength = (
+            f"A customer who went quiet had been given a higher chance than one who kept buying "
+            f"{numbers.percent(auc, digits=0)} of the time (AUC {auc:.2f}; 50 % is a coin toss)."
+            if auc is not None
+            else None
+        )
+        weak = auc is not None and auc < 0.6
+    return {
+        "noun": noun,
+        "headline": headline,
+        "rows": rows,
+        "backtest": check,
+        "strength": strength,
+        "weak": weak,
+        "threshold": numbers.percent(at_risk["threshold"], digits=0),
+        "end": _human_date(document["period"]["end"]),
+        "cohorts": _cohort_rows(card["cohorts"], numbers),
+        "cohorts_before_data": bool(card["cohorts"]) and document["data_from"] > card["cohorts"][0]["start"],
+        "data_from": _human_date(document["data_from"]),
+        "cohort_columns": max((len(cohort["retention"]) for cohort in card["cohorts"]), default=0),
+        "closed": loss["closed"],
+        "lapsed": _lapsed_text(loss["lapsed"], as_of, noun, numbers),
+    }
+
+
+def _cohort_rows(cohorts: list[dict], numbers: formatting.Numbers) -> list[dict]:
+    rows = []
+    for cohort in reversed(cohorts):  # newest first, like the trend reads
+        cells = [
+            {
+                "retention": numbers.percent(retention, digits=0) if retention is not None else "–",
+                "revenue": numbers.percent(revenue, digits=0) if revenue is not None else "–",
+                "background": f"rgba(0, 114, 178, {0.06 + 0.5 * retention:.2f})" if retention is not None else "transparent",
+            }
+            for retention, revenue in zip(cohort["retention"], cohort["revenue_retention"], strict=True)
+        ]
+        rows.append({"cohort": cohort["cohort"], "size": cohort["size"], "cells": cells})
+    return rows
+
+
+def _lapsed_text(lapsed: dict, as_of: str, noun: str, numbers: formatting.Numbers) -> str:
+    count = lapsed["customers"]
+    if not count:
+        return f"No customer lapsed this {noun}."
+    parts = []
+    if lapsed["flagged_at_risk_before"] is not None:
+        parts.append(f"{numbers.count(lapsed['flagged_at_risk_before'])} had been flagged at risk on {as_of}")
+    if lapsed["declining_before"] is not None:
+        parts.append(f"{numbers.count(lapsed['declining_before'])} had been declining or ordering less often the {noun} before")
+    who = f"{numbers.count(count)} customer{'s' if count != 1 else ''} lapsed this {noun} (stopped buying without closing the account)"
+    return who + (": " + " and ".join(parts) + "." if parts else ".")
 
 
 def comparison(document: dict) -> list[dict]:

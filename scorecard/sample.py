@@ -26,7 +26,7 @@ FORMATS = ("csv", "parquet")
 
 # output table → (generator model, columns written, sort order)
 OUTPUTS = {
-    "customers": ("sample_customers", "customer_id, name, segment, signup_date as created_at, closed_at", "customer_id"),
+    "customers": ("sample_customers", "customer_id, name, segment, signup_date as created_at, closed_at, closed_reason", "customer_id"),
     "orders": ("sample_orders", "order_id, customer_id, order_date, amount, margin, status", "order_id"),
     "referrals": ("sample_referrals", "referral_id, referrer_id, referred_customer_id, referred_at, note", "referral_id"),
     "costs": ("sample_costs", "customer_id, cost_date, amount, kind", "customer_id, cost_date, kind, amount"),

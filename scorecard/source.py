@@ -26,7 +26,7 @@ REQUIRED_COLUMNS = {
     "costs": ("customer_id", "cost_date", "amount"),
 }
 OPTIONAL_COLUMNS = {
-    "customers": ("name", "created_at", "closed_at"),
+    "customers": ("name", "created_at", "closed_at", "closed_reason"),
     "orders": ("status", "currency", "margin"),
     "referrals": ("referral_id", "referred_customer_id", "note"),
     "costs": ("kind",),

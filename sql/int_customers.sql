@@ -34,6 +34,7 @@ select
     grouped_segments.scorecard_segment as segment,
     customers.segment as source_segment,
     customers.created_at,
-    customers.closed_at
+    customers.closed_at,
+    customers.closed_reason
 from customers
 join grouped_segments on grouped_segments.segment = customers.segment

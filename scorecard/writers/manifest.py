@@ -14,7 +14,7 @@ from ..urls import without_password
 from . import BuildContext
 
 MANIFEST = "manifest.json"
-DEPENDENCIES = ("duckdb", "weasyprint", "altair", "vl-convert-python", "jinja2", "typer", "pypdf")
+DEPENDENCIES = ("duckdb", "weasyprint", "altair", "vl-convert-python", "jinja2", "typer", "pypdf", "numpy", "scipy", "threadpoolctl")
 
 
 def versions() -> dict[str, str]:
