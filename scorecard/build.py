@@ -3,13 +3,16 @@ published atomically into `<out>/<period label>/`."""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import json
 import multiprocessing
 import os
 import platform
-import shutil
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -19,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__, engine, metrics, outputs, render
-from .errors import UsageError
+from .errors import Interrupted, UsageError
 from .settings import Settings
 from .source import Source
 
@@ -59,6 +62,28 @@ def _render_scorecard(document: dict, index: int, target: Path) -> float:
     return time.perf_counter() - started
 
 
+_PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Render worker initializer: the kernel kills this worker when the build process dies, however it
+    dies (SIGKILL included), so no orphaned worker keeps its ~200 MB. Linux only; elsewhere the pool's
+    own shutdown on a clean exit or SIGTERM still applies."""
+    with contextlib.suppress(AttributeError, OSError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the call above took effect
+        os._exit(1)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool at once (a failed or interrupted build): pending jobs are cancelled and running
+    workers are killed rather than waited for. Python 3.11 has no public call for the latter."""
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with contextlib.suppress(OSError, AttributeError):
+            process.kill()
+
+
 def _render_all(document: dict, jobs: list[tuple[int, Path]], processes: int, progress=None) -> dict[int, float]:
     seconds: dict[int, float] = {}
 
@@ -75,12 +100,17 @@ def _render_all(document: dict, jobs: list[tuple[int, Path]], processes: int, pr
     # on Python 3.11 a pool that recycles its workers can hang for good once they exit (seen here after
     # 2 × 8 scorecards); WeasyPrint's memory stays flat over many documents anyway.
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
+    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),))
+    try:
         futures = {pool.submit(_render_scorecard, document, index, target): (index, target) for index, target in jobs}
         for future in as_completed(futures):
             index, target = futures[future]
             seconds[index] = future.result()
             tick(target)
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown()
     return seconds
 
 
@@ -142,8 +172,34 @@ def _unchanged(folder: Path, fingerprint: str) -> bool:
     )
 
 
+@contextlib.contextmanager
+def _terminate_cleanly():
+    """SIGTERM (systemd stopping the unit, `kill`) becomes Interrupted: render workers are stopped, the
+    staging folder is removed, nothing is published, and the CLI exits with 143. A second SIGTERM during
+    that cleanup is ignored; SIGKILL cannot be caught, but workers die with the build (see above)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Interrupted("the build was stopped (SIGTERM); nothing was published and the previous outputs are as they were")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def build(source: Source, period_text: str, settings: Settings, options: BuildOptions) -> BuildReport:
+    with _terminate_cleanly():
+        return _build(source, period_text, settings, options)
+
+
+def _build(source: Source, period_text: str, settings: Settings, options: BuildOptions) -> BuildReport:
     started = time.perf_counter()
+    render.check_fonts()
     result = engine.compute(
         source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress
     )
@@ -164,9 +220,10 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
     fingerprint = _fingerprint(metrics_json, pdf_names)
 
     out = options.out.expanduser().resolve()
-    with outputs.output_lock(out, wait=options.wait):
+    with outputs.os_errors_explained(out), outputs.output_lock(out, wait=options.wait):
         outputs.recover(out, label)
         final = out / label
+        outputs.check_replaceable(final)
         if not options.force and _unchanged(final, fingerprint):
             return BuildReport(final, [], {}, metrics_seconds, time.perf_counter() - started, skipped=True, document=document)
         staging = outputs.new_staging_folder(out, label)
@@ -185,8 +242,9 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
 
             (staging / "metrics.json").write_text(metrics_json, encoding="utf-8")
             (staging / "metrics.csv").write_text(metrics.to_csv(document), encoding="utf-8")
-            files = sorted(p.name for p in staging.iterdir())
+            files = outputs.staged_files(staging)
             manifest = {
+                "generator": outputs.GENERATOR,
                 "status": "success",
                 "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "period": document["period"],
@@ -209,6 +267,6 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
             outputs.write_json(staging / "manifest.json", manifest)
             final = outputs.publish(staging, out, label)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            outputs.discard(staging)
             raise
     return BuildReport(final, files + ["manifest.json"], render_seconds, metrics_seconds, time.perf_counter() - started, document=document)

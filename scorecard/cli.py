@@ -356,14 +356,18 @@ def sample(
     ] = None,
     format: Annotated[SampleFormat, typer.Option("--format", help="csv or parquet.")] = SampleFormat.csv,
     costs: Annotated[bool, typer.Option("--costs/--no-costs", help="Also write a cost-to-serve table.")] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty folder that holds no earlier sample (its table files are replaced).")
+    ] = False,
 ) -> None:
     """Generate realistic sample data: four years, segments that grow and shrink, seasonality, refunds,
-    cancellations, closures, win-backs, referrals with notes and cost-to-serve events."""
+    cancellations, closures, win-backs, referrals with notes and cost-to-serve events. A non-empty --out
+    folder is refused unless it holds an earlier sample (or --force is given): it may hold real data."""
     from .sample import DEFAULT_END, generate, years_before
 
     end = _date(through, "--through") if through else DEFAULT_END
     counts = generate(out, customers=customers, seed=seed, segments=segments, start=years_before(end, 4), end=end,
-                      file_format=format.value, costs=costs)  # fmt: skip
+                      file_format=format.value, costs=costs, force=force)  # fmt: skip
     typer.echo(f"Wrote {out}: " + ", ".join(f"{rows:,} {table}" for table, rows in counts.items()))
 
 

@@ -36,3 +36,15 @@ class LockedError(ScorecardError):
     """Another build holds the output folder. Exit code 4."""
 
     exit_code = 4
+
+
+class OutputError(ScorecardError):
+    """An output file or folder cannot be written, or is not the tool's to replace. Exit code 1.
+    The message names the path and what to do."""
+
+
+class Interrupted(ScorecardError):
+    """The build was stopped by SIGTERM; nothing was published. Exit code 143 (128 + SIGTERM), as a
+    process killed by the signal would report."""
+
+    exit_code = 143

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
+import warnings
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 import jinja2
-from weasyprint import HTML
+
+with warnings.catch_warnings():
+    # WeasyPrint warns "No fonts configured" on import; check_fonts says it with the package to install.
+    warnings.simplefilter("ignore", UserWarning)
+    from weasyprint import HTML
+    from weasyprint.text.ffi import ffi, fontconfig
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from . import charts, formatting
@@ -71,9 +78,24 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
     return env
 
 
+def check_fonts() -> None:
+    """Stop before rendering when fontconfig finds no font at all: Pango would crash (a segfault, or a
+    broken render worker pool) instead of drawing text."""
+    config = ffi.gc(fontconfig.FcInitLoadConfigAndFonts(), fontconfig.FcConfigDestroy)
+    fonts = fontconfig.FcConfigGetFonts(config, fontconfig.FcSetSystem)
+    if fonts == ffi.NULL or fonts.nfont == 0:
+        raise ScorecardError(
+            "no fonts are installed (fontconfig finds none), so no PDF can be drawn; install DejaVu Sans "
+            "(Debian/Ubuntu: apt-get install fonts-dejavu-core; Fedora: dnf install dejavu-sans-fonts) and build again"
+        )
+
+
 def html_to_pdf(html: str, target: Path, templates: Path | None = None) -> None:
     """Write the PDF; any URL that is not a packaged asset stops the render with ScorecardError."""
     root = templates or resource_path("templates")
+    # Without libharfbuzz-subset, WeasyPrint subsets fonts with fontTools, which stamps each font with
+    # the current time unless SOURCE_DATE_EPOCH is set: fix it, so identical inputs stay identical bytes.
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
     try:
         HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=PackagedAssetsOnly(root)).write_pdf(target)
     except RefusedURL as refused:

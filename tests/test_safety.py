@@ -1,0 +1,246 @@
+"""Issue 10: never lose a user's file, never run what the data says, never publish a silently wrong
+figure. One test (or a few) per item of the issue, named after it; the broken-input corpus
+(tests/broken/) and tests/test_operations.py hold the rest."""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from conftest import make_data
+from scorecard import outputs
+from scorecard.cli import app
+
+runner = CliRunner()
+
+
+def small_data(folder: Path) -> Path:
+    customers = [("A1", "Retail"), ("A2", "Retail"), ("B1", "Wholesale"), ("B2", "Wholesale")]
+    orders = [("A1", "2024-09-01", "120"), ("A1", "2025-08-01", "30"), ("A2", "2025-08-10", "99.99"), ("B1", "2025-02-01", "500"),
+              ("B2", "2024-12-01", "750"), ("B2", "2025-09-30", "80")]  # fmt: skip
+    return make_data(folder, customers, orders)
+
+
+def build(data: Path, out: Path, *args: str, period: str = "2025-Q3"):
+    return runner.invoke(app, ["build", "-p", period, "--data", str(data), "--out", str(out), "--jobs", "1", *args])
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+def one_error_line(result, *fragments: str) -> str:
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    assert "internal error" not in lines[0] and "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+# --- Data loss and files outside --out ---------------------------------------------------------------
+
+
+def test_build_never_deletes_an_input_folder_named_like_the_period(tmp_path):
+    exports = tmp_path / "exports"
+    data = small_data(exports / "2025-Q3")
+    before = tree(data)
+    result = build(data, exports)
+    assert result.exit_code == 1
+    one_error_line(result, str(data), "was not written by scorecard", "customers.csv", "Move it away or choose another --out")
+    assert tree(data) == before
+    assert sorted(p.name for p in exports.iterdir()) == [".scorecard.lock", "2025-Q3"]
+
+
+def test_build_never_deletes_a_users_file_in_the_period_folder(tmp_path):
+    data = small_data(tmp_path / "data")
+    out = tmp_path / "reports"
+    (out / "2025").mkdir(parents=True)
+    (out / "2025" / "taxes.pdf").write_bytes(b"%PDF- my taxes")
+    result = build(data, out, period="2025")
+    assert result.exit_code == 1
+    one_error_line(result, str(out / "2025"), "taxes.pdf")
+    assert (out / "2025" / "taxes.pdf").read_bytes() == b"%PDF- my taxes"
+
+
+def test_a_folder_of_ours_with_a_users_file_added_is_not_replaced(tmp_path):
+    data = small_data(tmp_path / "data")
+    out = tmp_path / "out"
+    assert build(data, out).exit_code == 0
+    (out / "2025-Q3" / "my-notes.txt").write_text("keep me")
+    before = tree(out / "2025-Q3")
+    result = build(data, out, "--force")
+    assert result.exit_code == 1
+    one_error_line(result, "holds files a scorecard build did not write (my-notes.txt)")
+    assert tree(out / "2025-Q3") == before
+
+
+def test_a_folder_of_ours_is_replaced_and_marked_as_ours(tmp_path):
+    data = small_data(tmp_path / "data")
+    out = tmp_path / "out"
+    assert build(data, out).exit_code == 0
+    manifest = json.loads((out / "2025-Q3" / "manifest.json").read_text())
+    assert manifest["generator"] == "scorecard"
+    assert outputs.not_ours(out / "2025-Q3") is None
+    rebuilt = build(data, out, "--force")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert sorted(p.name for p in out.iterdir()) == [".scorecard.lock", "2025-Q3"]
+
+
+def test_the_lock_file_never_follows_a_symbolic_or_hard_link(tmp_path):
+    data = small_data(tmp_path / "data")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".scorecard.lock").symlink_to(victim)
+    result = build(data, out)
+    assert result.exit_code == 1
+    one_error_line(result, str(out / ".scorecard.lock"), "symbolic link")
+    assert victim.read_text() == "precious"
+    (out / ".scorecard.lock").unlink()
+    os.link(victim, out / ".scorecard.lock")
+    result = build(data, out)
+    assert result.exit_code == 1
+    one_error_line(result, str(out / ".scorecard.lock"), "remove it")
+    assert victim.read_text() == "precious"
+    assert not (out / "2025-Q3").exists()
+
+
+def test_staging_and_previous_folders_never_follow_a_symbolic_link(tmp_path):
+    data = small_data(tmp_path / "data")
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "keep.txt").write_text("precious")
+    out = tmp_path / "out"
+    assert build(data, out).exit_code == 0
+    # A link where this process would stage (CliRunner runs in this process, so the pid is ours).
+    staging_link = out / f".2025-Q3.staging-{os.getpid()}"
+    staging_link.symlink_to(victim, target_is_directory=True)
+    result = build(data, out, "--force")
+    assert result.exit_code == 1
+    one_error_line(result, str(staging_link), "symbolic link")
+    assert (victim / "keep.txt").read_text() == "precious" and sorted(p.name for p in victim.iterdir()) == ["keep.txt"]
+    staging_link.unlink()
+    previous_link = out / ".2025-Q3.previous"
+    previous_link.symlink_to(victim, target_is_directory=True)
+    result = build(data, out, "--force")
+    assert result.exit_code == 1
+    one_error_line(result, str(previous_link), "symbolic link")
+    assert (victim / "keep.txt").read_text() == "precious" and sorted(p.name for p in victim.iterdir()) == ["keep.txt"]
+    assert (out / "2025-Q3" / "manifest.json").exists()
+
+
+def test_sample_refuses_a_non_empty_folder_that_is_not_a_sample_unless_forced(tmp_path):
+    exports = small_data(tmp_path / "exports")
+    before = tree(exports)
+    result = runner.invoke(app, ["sample", "--out", str(exports), "--customers", "20"])
+    assert result.exit_code == 1
+    one_error_line(result, str(exports), "holds no sample written by scorecard", "--force")
+    assert tree(exports) == before
+    # A sample of ours may be regenerated in place; --force overwrites real files on request.
+    fresh = tmp_path / "fresh"
+    assert runner.invoke(app, ["sample", "--out", str(fresh), "--customers", "20"]).exit_code == 0
+    assert runner.invoke(app, ["sample", "--out", str(fresh), "--customers", "30", "--seed", "2"]).exit_code == 0
+    forced = runner.invoke(app, ["sample", "--out", str(exports), "--customers", "20", "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert tree(exports) != before
+
+
+def test_the_swap_is_one_atomic_exchange_on_linux(tmp_path, monkeypatch):
+    data = small_data(tmp_path / "data")
+    out = tmp_path / "out"
+    assert build(data, out).exit_code == 0
+    old_manifest = (out / "2025-Q3" / "manifest.json").read_bytes()
+
+    def no_rename(*args, **kwargs):
+        raise AssertionError("the old folder was renamed away: the swap is not one exchange")
+
+    monkeypatch.setattr(outputs.os, "rename", no_rename)
+    result = build(data, out, "--force")
+    assert result.exit_code == 0, result.output
+    assert (out / "2025-Q3" / "manifest.json").read_bytes() != old_manifest
+    assert sorted(p.name for p in out.iterdir()) == [".scorecard.lock", "2025-Q3"]
+
+
+def test_without_renameat2_the_two_step_swap_is_recovered_after_a_kill(tmp_path, monkeypatch):
+    data = small_data(tmp_path / "data")
+    out = tmp_path / "out"
+    monkeypatch.setattr(outputs, "_renameat2", lambda source, target, flags: False)
+    assert build(data, out).exit_code == 0
+    assert build(data, out, "--force").exit_code == 0
+    before = tree(out / "2025-Q3")
+    # A kill between the two renames: the old folder is `.previous`, the new one never arrived.
+    os.rename(out / "2025-Q3", out / ".2025-Q3.previous")
+    outputs.recover(out, "2025-Q3")
+    assert tree(out / "2025-Q3") == before and not (out / ".2025-Q3.previous").exists()
+
+
+# --- OSError on outputs ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def tmpfs(path: Path, options: str):
+    """A real small or read-only file system where the machine lets us mount one (root), else None."""
+    path.mkdir()
+    mounted = (
+        os.geteuid() == 0
+        and subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(path)], capture_output=True).returncode == 0
+    )
+    try:
+        yield path if mounted else None
+    finally:
+        if mounted:
+            subprocess.run(["umount", str(path)], check=False)
+
+
+def test_output_errors_name_the_path_for_a_read_only_out(tmp_path, monkeypatch):
+    data = small_data(tmp_path / "data")
+    with tmpfs(tmp_path / "ro", "ro,size=1m") as mounted:
+        out = mounted or tmp_path / "ro"
+        if mounted is None:
+            if os.geteuid() == 0:  # root ignores permissions: simulate what a read-only folder answers
+                monkeypatch.setattr(outputs.os, "open", _failing(errno.EROFS, outputs.os.open))
+            else:
+                out.chmod(0o555)
+        result = build(data, out)
+    assert result.exit_code == 1
+    one_error_line(result, str(out), "choose another --out", "Nothing was published")
+
+
+def _failing(code, real):
+    def replacement(path, *args, **kwargs):
+        raise OSError(code, os.strerror(code), str(path))
+
+    return replacement
+
+
+def test_output_errors_name_the_path_for_a_full_disk(tmp_path, monkeypatch):
+    """A real 64 KB tmpfs where we may mount one; elsewhere the write of the PDF fails with ENOSPC."""
+    data = small_data(tmp_path / "data")
+    with tmpfs(tmp_path / "tiny", "size=64k") as mounted:
+        out = mounted or tmp_path / "tiny"
+        if mounted is None:
+            from scorecard import render
+
+            monkeypatch.setattr(render, "html_to_pdf", lambda html, target, templates=None: _failing(errno.ENOSPC, None)(target))
+        result = build(data, out)
+        assert result.exit_code == 1
+        one_error_line(result, "No space left on device", "the disk is full; free some space", str(out))
+        assert sorted(p.name for p in out.iterdir()) == [".scorecard.lock"]  # staging removed
+
+
+def test_output_errors_name_the_path_when_out_is_a_file(tmp_path):
+    data = small_data(tmp_path / "data")
+    target = tmp_path / "report.pdf"
+    target.write_bytes(b"%PDF-")
+    result = build(data, target)
+    assert result.exit_code == 1
+    one_error_line(result, str(target), "--out must name a folder")
+    assert target.read_bytes() == b"%PDF-"
