@@ -11,6 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from conftest import make_data
@@ -244,3 +245,66 @@ def test_output_errors_name_the_path_when_out_is_a_file(tmp_path):
     assert result.exit_code == 1
     one_error_line(result, str(target), "--out must name a folder")
     assert target.read_bytes() == b"%PDF-"
+
+
+# --- Security ------------------------------------------------------------------------------------------
+
+
+def evil_database(path: Path, view: str = "customers") -> Path:
+    import duckdb
+
+    con = duckdb.connect(str(path))
+    con.execute("create table customers as select 'A' as customer_id, 'X' as segment")
+    con.execute("create table orders as select 'o1' as order_id, 'A' as customer_id, date '2025-08-01' as order_date, 10.5 as amount")
+    if view:
+        con.execute(f"drop table {view}")
+        con.execute(
+            f"create view {view} as select column0 as customer_id, column0 as order_id, column0 as segment, column0 as name, "
+            "date '2025-08-01' as order_date, 1 as amount from read_csv('/etc/passwd', header = false, delim = ':')"
+        )
+    con.execute("create macro costs() as table select * from read_csv('/etc/passwd')")
+    con.close()
+    return path
+
+
+@pytest.mark.parametrize("view", ["customers", "orders"])
+def test_a_duckdb_file_view_reading_etc_passwd_is_refused_and_never_runs(tmp_path, view):
+    database = evil_database(tmp_path / "shop.duckdb", view)
+    for command in (["metrics", "-p", "2025-Q3", "-f", "json"], ["validate"]):
+        result = runner.invoke(app, [*command, "--data", str(database)])
+        assert result.exit_code == 1, result.output
+        assert "root:" not in result.output
+        assert f"{view} is a view, not a table" in result.output and "costs is a macro, not a table" in result.output
+        assert all(line.startswith("Error: ") for line in result.output.strip().splitlines())
+
+
+def test_a_duckdb_file_is_attached_only_in_a_connection_that_reaches_no_other_file(tmp_path):
+    """Even a view the checks let through could not run: the reading connection is locked before attach."""
+    import duckdb
+
+    from scorecard import engine
+    from scorecard.loaders.duckdb_file import _locked_reader
+
+    database = evil_database(tmp_path / "shop.duckdb")
+    with engine.connect() as con, _locked_reader(con, database) as reader:
+        with pytest.raises(duckdb.PermissionException):
+            reader.execute("select * from source_db.customers").fetchall()
+        with pytest.raises(duckdb.PermissionException):
+            reader.execute("select * from source_db.costs()").fetchall()
+        with pytest.raises(duckdb.PermissionException):
+            reader.execute("select * from read_text('/etc/passwd')").fetchall()
+        with pytest.raises(duckdb.Error, match="locked"):
+            reader.execute("set enable_external_access = true")
+        assert reader.execute("select count(*) from source_db.orders").fetchone() == (1,)
+
+
+def test_a_duckdb_file_of_base_tables_still_reads(tmp_path):
+    database = evil_database(tmp_path / "shop.duckdb", view="")
+    import duckdb
+
+    con = duckdb.connect(str(database))
+    con.execute("drop macro table costs")
+    con.close()
+    result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "-f", "json", "--data", str(database)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["scorecards"][0]["customers"]["new"] == 1
