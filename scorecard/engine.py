@@ -219,6 +219,11 @@ def _compute(
             "A costs table was given but no gross margin, so profitability is not shown: "
             "set --gross-margin (or [metrics] gross_margin), or add a margin column to the orders."
         )
+    for rounded in document["data_quality"]["rounded"]:
+        document["notes"].append(
+            f"{rounded['rows']:,} amount(s) in the {rounded['table']} table had more than two decimals and were rounded to the "
+            f"cent (half away from zero), changing their total by {rounded['amount']:+.2f} {settings.currency}."
+        )
     data_from = con.execute("select min(order_date) from int_orders").fetchone()[0]
     document["data_from"] = data_from.isoformat()
     window_start = date.fromordinal(period.start.toordinal() - settings.window_days)

@@ -232,6 +232,12 @@ def quality_document(quality, data_through: date) -> dict:
             for e in quality.exclusions
             if e.kind == "ignored"
         ],
+        # Amounts given with more than two decimals, rounded to the cent; amount: the net change rounding made.
+        "rounded": [
+            {"table": e.table, "reason": e.reason, "rows": e.rows, "amount": money(e.amount)}
+            for e in quality.exclusions
+            if e.kind == "rounded"
+        ],
     }
 
 

@@ -10,6 +10,7 @@ checking happen in the SQL staging models and in validation.py, never here.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,7 +48,6 @@ TYPED_COLUMNS = {
     ("costs", "amount"): "money",
 }
 _TARGET_TYPE = {"date": "date", "money": "decimal(18, 2)", "fraction": "decimal(9, 6)"}
-_NUMERIC = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER")
 
 
 @dataclass
@@ -149,15 +149,31 @@ def load_source(con: duckdb.DuckDBPyConnection, source: Source, segment_by: str)
 
 def _typed_value(source_type: str | None, kind: str, column: str) -> str | None:
     """SQL for the ready value of a natively typed column, or None when it must be parsed from text.
-    Zoned timestamps go the text way, which converts them to the report time zone."""
+    Zoned timestamps go the text way, which converts them to the report time zone. Numbers take the
+    typed way only when the conversion can neither round nor overflow; any other number (a DOUBLE — NaN,
+    Inf, 1e17 —, a BIGINT or HUGEINT, a DECIMAL with more digits) goes the text way, where it is read,
+    rounded and reported exactly like the same value in a CSV file."""
     quoted = quote_identifier(column)
     if kind == "date" and source_type == "DATE":
         return quoted
     if kind == "date" and source_type in ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
         return f"cast({quoted} as date)"
-    if kind in ("money", "fraction") and source_type and source_type.startswith(_NUMERIC):
-        return f"try_cast({quoted} as {_TARGET_TYPE[kind]})"
+    if kind in ("money", "fraction") and source_type and _converts_exactly(source_type, kind):
+        return f"cast({quoted} as {_TARGET_TYPE[kind]})"
     return None
+
+
+# (integer digits, decimals) of each numeric target type, and the digits of the small integer types.
+_TARGET_DIGITS = {"money": (16, 2), "fraction": (3, 6)}
+_INTEGER_DIGITS = {"TINYINT": 3, "UTINYINT": 3, "SMALLINT": 5, "USMALLINT": 5, "INTEGER": 10, "UINTEGER": 10}
+
+
+def _converts_exactly(source_type: str, kind: str) -> bool:
+    integer_digits, decimals = _TARGET_DIGITS[kind]
+    if match := re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", source_type):
+        precision, scale = int(match.group(1)), int(match.group(2))
+        return scale <= decimals and precision - scale <= integer_digits
+    return _INTEGER_DIGITS.get(source_type, integer_digits + 1) <= integer_digits
 
 
 def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: str) -> list[str]:

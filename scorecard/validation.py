@@ -23,12 +23,16 @@ SHOWN_ROWS = 3
 TYPED_COLUMNS = (
     ("customers", "created_at", "a date (YYYY-MM-DD)"),
     ("customers", "closed_at", "a date (YYYY-MM-DD)"),
-    ("orders", "order_date", "a date or ISO timestamp (YYYY-MM-DD[THH:MM:SS])"),
-    ("orders", "amount", "a decimal number like 1234.50 (no currency sign or thousands separator)"),
+    (
+        "orders",
+        "order_date",
+        "a date or ISO timestamp (YYYY-MM-DD[THH:MM:SS], with a zone DuckDB knows such as Z, +02:00 or Europe/Berlin)",
+    ),
+    ("orders", "amount", "a decimal number like 1234.50 (finite, below 10^16; no currency sign or thousands separator)"),
     ("orders", "margin", "a fraction like 0.35"),
     ("referrals", "referred_at", "a date (YYYY-MM-DD)"),
     ("costs", "cost_date", "a date (YYYY-MM-DD)"),
-    ("costs", "amount", "a decimal number like 12.50"),
+    ("costs", "amount", "a decimal number like 12.50 (finite, below 10^16)"),
 )
 
 UNIQUE_KEYS = (("customers", "customer_id"), ("orders", "order_id"), ("referrals", "referral_id"))
@@ -38,7 +42,7 @@ UNIQUE_KEYS = (("customers", "customer_id"), ("orders", "order_id"), ("referrals
 class Exclusion:
     table: str
     reason: str
-    kind: str  # "excluded" or "ignored"
+    kind: str  # "excluded", "ignored" or "rounded" (amounts with more than two decimals)
     rows: int
     amount: Decimal | None
 

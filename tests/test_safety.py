@@ -308,3 +308,74 @@ def test_a_duckdb_file_of_base_tables_still_reads(tmp_path):
     result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "-f", "json", "--data", str(database)])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["scorecards"][0]["customers"]["new"] == 1
+
+
+# --- Silently wrong figures: timestamps -------------------------------------------------------------------
+
+# One instant, 2025-10-01 02:00 UTC (= 30 September, 22:00 in New York), in every zone form DuckDB reads.
+SAME_INSTANT = [
+    "2025-10-01T02:00:00Z", "2025-10-01T02:00:00z", "2025-10-01T02:00:00 Z", "2025-10-01 02:00:00Z",
+    "2025-10-01T02:00:00+00:00", "2025-10-01T02:00:00+0000", "2025-10-01T02:00:00+00", "2025-10-01T02:00:00 +00:00",
+    "2025-10-01T02:00:00 UTC", "2025-10-01T02:00:00 GMT", "2025-10-01T02:00:00.000001 UTC",
+    "2025-10-01T04:00:00+02:00", "2025-10-01T04:00:00+0200", "2025-10-01T04:00:00 Europe/Berlin", "2025-10-01T04:00:00 CET",
+    "2025-09-30T22:00:00-04:00", "2025-09-30T22:00:00-0400", "2025-09-30T22:00:00-04", "2025-09-30T22:00:00 America/New_York",
+    "2025-10-01T11:00:00 Asia/Tokyo", "2025-10-01T07:30:00+05:30",
+]  # fmt: skip
+EXPECTED_DAY = {"UTC": "2025-10-01", "America/New_York": "2025-09-30", "Asia/Tokyo": "2025-10-01", "Pacific/Honolulu": "2025-09-30"}
+
+
+def staged_dates(data: Path, time_zone: str) -> dict[str, str | None]:
+    """order_id → the order date as staging reads it, in `time_zone`."""
+    from scorecard import engine
+    from scorecard.models import INPUT_TABLES, ModelRunner
+    from scorecard.source import load_source, resolve_source
+
+    with engine.connect() as con:
+        load_source(con, resolve_source(data), "segment")
+        con.execute("create table run_settings as select ? as time_zone", [time_zone])
+        ModelRunner(con).run(available=set(INPUT_TABLES) - {"run_periods", "run_segments"})
+        return dict(con.execute("select order_id, cast(order_date as varchar) from stg_orders").fetchall())
+
+
+def zone_forms_data(folder: Path, values: list[str], file_format: str) -> Path:
+    import duckdb
+
+    make_data(folder, [("A", "X")], [("A", value, "10") for value in values])
+    if file_format != "csv":
+        con = duckdb.connect()
+        for table in ("customers", "orders"):
+            # A typed column holds the instant itself, whatever form it was written in.
+            typed = file_format == "parquet-timestamptz" and table == "orders"
+            columns = "* replace (timestamptz '2025-10-01 02:00:00+00' as order_date)" if typed else "*"
+            con.execute(
+                f"copy (select {columns} from read_csv(?, all_varchar = true)) to '{folder / (table + '.parquet')}' (format parquet)",
+                [str(folder / f"{table}.csv")],
+            )
+            (folder / f"{table}.csv").unlink()
+        con.close()
+    return folder
+
+
+@pytest.mark.parametrize("file_format", ["csv", "parquet-string", "parquet-timestamptz"])
+@pytest.mark.parametrize("time_zone", sorted(EXPECTED_DAY))
+def test_timestamps_in_every_zone_form_are_dated_alike_in_the_report_time_zone(tmp_path, file_format, time_zone):
+    data = zone_forms_data(tmp_path / "data", SAME_INSTANT, file_format)
+    dates = staged_dates(data, time_zone)
+    assert dates == {f"o{n}": EXPECTED_DAY[time_zone] for n in range(1, len(SAME_INSTANT) + 1)}, list(
+        zip(SAME_INSTANT, dates.values(), strict=True)
+    )
+
+
+def test_a_timestamp_without_a_zone_is_taken_in_the_report_time_zone_and_dates_keep_the_fast_path(tmp_path):
+    data = zone_forms_data(tmp_path / "data", ["2025-09-30T23:30:00", "2025-09-30 23:30", "2025-09-30"], "csv")
+    assert set(staged_dates(data, "America/New_York").values()) == {"2025-09-30"}
+    assert set(staged_dates(data, "Asia/Tokyo").values()) == {"2025-09-30"}
+
+
+@pytest.mark.parametrize("value", ["2025-09-30T23:30:00 Foo/Bar", "2025-09-30T23:30:00 Local", "2025-09-30T23:30:00 EDT", "2025-09-30Z"])
+@pytest.mark.parametrize("file_format", ["csv", "parquet-string"])
+def test_a_timestamp_with_a_zone_that_cannot_be_read_stops_the_run(tmp_path, value, file_format):
+    data = zone_forms_data(tmp_path / "data", ["2025-08-01", value], file_format)
+    result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data), "--time-zone", "America/New_York"])
+    assert result.exit_code == 1
+    one_error_line(result, "column order_date: 1 value(s) cannot be read", "row 2", value[:19])
