@@ -191,10 +191,10 @@ def _compute(
             f"--require-fresh allows {require_fresh_days}. Check that the data export ran"
         )
     period = parse_period(period_text, fiscal_year_start=settings.fiscal_year_start, data_through=data_through, today=as_of)
-    if settings.window_days < period.nominal_days:
+    if settings.window_days < period.shortest_window:
         raise UsageError(
-            f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.nominal_days} days); "
-            f"use a window of at least {period.nominal_days} days"
+            f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.days} days); "
+            f"use a window of at least {period.shortest_window} days"
         )
     if period.start > data_through:
         raise DataError(

@@ -30,7 +30,7 @@ ENGAGEMENT_VALUE_KEYS = ("grew", "stable", "declined", "ordering_less_often")
 
 
 def money(value) -> Decimal:
-    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP) + 0  # + 0: never a "-0.00"
 
 
 def _rate(value) -> float | None:

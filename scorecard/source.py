@@ -207,9 +207,9 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
             selected.append(f"{quote_identifier(segment_by)} as segment_value")
         elif segment_by == "segment":
             selected.append("null::varchar as segment_value")  # no segments: everyone is "Unassigned"
-        else:
+        else:  # the option names a column that is not there: a usage error (exit 2)
             choices = ", ".join(c for c in columns if c not in REQUIRED_COLUMNS["customers"])
-            problems.append(
+            raise UsageError(
                 f"{table.location}: --segment-by column {segment_by!r} does not exist; choose one of: {choices or '(no other columns)'}"
             )
     if problems:

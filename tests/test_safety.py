@@ -379,3 +379,146 @@ def test_a_timestamp_with_a_zone_that_cannot_be_read_stops_the_run(tmp_path, val
     result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data), "--time-zone", "America/New_York"])
     assert result.exit_code == 1
     one_error_line(result, "column order_date: 1 value(s) cannot be read", "row 2", value[:19])
+
+
+# --- Silently wrong figures: amounts -------------------------------------------------------------------
+
+
+def orders_as_parquet(folder: Path, amount_sql: str) -> Path:
+    """customers and orders as Parquet; order o2's amount is `amount_sql`, typed as DuckDB makes it."""
+    import duckdb
+
+    folder.mkdir(parents=True)
+    con = duckdb.connect()
+    con.execute(f"copy (select 'A' as customer_id, 'X' as segment) to '{folder / 'customers.parquet'}' (format parquet)")
+    con.execute(
+        f"create table orders as select 'o1' as order_id, 'A' as customer_id, date '2025-08-01' as order_date, {amount_sql} as amount limit 0"
+    )
+    con.execute(f"insert into orders values ('o1', 'A', date '2025-08-01', 10), ('o2', 'A', date '2025-08-02', {amount_sql})")
+    con.execute(f"copy orders to '{folder / 'orders.parquet'}' (format parquet)")
+    con.close()
+    return folder
+
+
+@pytest.mark.parametrize(
+    "amount_sql, csv_text, shown",
+    [
+        ("cast('nan' as double)", "NaN", "nan"),
+        ("cast('inf' as double)", "Infinity", "inf"),
+        ("cast('-inf' as double)", "-inf", "-inf"),
+        ("cast(1e17 as double)", "1e17", "1e+17"),
+        ("cast(1e17 as float)", "100000000000000000", "1e+17"),
+        ("cast('100000000000000000000' as hugeint)", "100000000000000000000", "1e+20"),  # Parquet stores a HUGEINT as DOUBLE
+        ("cast('100000000000000000000' as decimal(38, 0))", "100000000000000000000", "100000000000000000000"),
+        ("cast('18446744073709551615' as ubigint)", "18446744073709551615", "18446744073709551615"),
+        ("cast('12345678901234567.5' as decimal(20, 1))", "12345678901234567.5", "12345678901234567.5"),
+    ],
+)
+def test_parquet_amounts_nan_inf_1e17_and_1e20_stop_the_run_like_the_same_csv_values(tmp_path, amount_sql, csv_text, shown):
+    parquet = orders_as_parquet(tmp_path / "parquet", amount_sql)
+    csv_data = make_data(tmp_path / "csv", [("A", "X")], [("A", "2025-08-01", "10"), ("A", "2025-08-02", csv_text)])
+    for data, value in ((parquet, shown), (csv_data, csv_text)):
+        result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data), "-f", "json"])
+        assert result.exit_code == 1, (data.name, result.output)
+        one_error_line(result, "column amount: 1 value(s) cannot be read as a decimal number", f"row 2 ('{value}')")
+
+
+def test_amounts_with_more_than_two_decimals_are_rounded_and_the_rounding_reported(tmp_path):
+    # 10.005 → 10.01 (+0.005), 20.125 → 20.13 (+0.005), 1.0049 → 1.00 (−0.0049), 5.5 unchanged: 3 rows, net +0.0051 → 0.01
+    orders = [("A", "2025-08-01", "10.005"), ("A", "2025-08-02", "20.125"), ("A", "2025-08-03", "1.0049"), ("A", "2025-08-04", "5.5")]
+    data = make_data(tmp_path / "csv", [("A", "X")], orders, costs=[("A", "2025-08-01", "0.125", "support")])
+    document = json.loads(runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data), "-f", "json"]).stdout)
+    assert document["scorecards"][0]["value"]["end"] == 36.64  # 10.01 + 20.13 + 1.00 + 5.50
+    assert document["data_quality"]["rounded"] == [
+        {"table": "costs", "reason": "amount with more than two decimals (rounded to the cent)", "rows": 1, "amount": 0.01},
+        {"table": "orders", "reason": "amount with more than two decimals (rounded to the cent)", "rows": 3, "amount": 0.01},
+    ]
+    assert any("3 amount(s) in the orders table had more than two decimals" in note for note in document["notes"])
+    validated = runner.invoke(app, ["validate", "--data", str(data)])
+    assert "orders: 3 amount with more than two decimals (rounded to the cent), changing their total by +€0.01" in validated.output
+    # Parquet: a DOUBLE is read as the number it prints as (12.345, not 12.3449999…); a DECIMAL(10,4) exactly.
+    parquet = orders_as_parquet(tmp_path / "double", "cast(12.345 as double)")
+    rounded = json.loads(runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(parquet), "-f", "json"]).stdout)
+    assert rounded["scorecards"][0]["value"]["end"] == 22.35 and rounded["data_quality"]["rounded"][0]["rows"] == 1
+    exact = orders_as_parquet(tmp_path / "decimal", "cast(0.1 as double)")
+    assert (
+        json.loads(runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(exact), "-f", "json"]).stdout)["data_quality"]["rounded"]
+        == []
+    )
+
+
+def test_the_rounding_note_reaches_the_pdf(tmp_path):
+    from pypdf import PdfReader
+
+    data = make_data(tmp_path / "csv", [("A", "X")], [("A", "2025-08-01", "10.005")])
+    result = build(data, tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    text = " ".join(page.extract_text() for page in PdfReader(tmp_path / "out" / "2025-Q3" / "scorecard-2025-Q3-company.pdf").pages)
+    assert "1 amount(s) in the orders table had more than two decimals and were rounded to the" in " ".join(text.split())
+
+
+def test_an_amount_of_a_hundred_billion_with_a_margin_column_works(tmp_path):
+    """IDR/VND-sized amounts: amount × margin and every sum stay exact (DECIMAL(38, …))."""
+    orders = [{"customer_id": "A", "order_date": "2025-08-01", "amount": "100000000000", "margin": "0.35"},
+              {"customer_id": "A", "order_date": "2025-09-01", "amount": "9999999999999999.99", "margin": "0.999999"},
+              {"customer_id": "B", "order_date": "2025-08-01", "amount": "100000000000.01", "margin": "0.5"}]  # fmt: skip
+    data = make_data(tmp_path / "data", [("A", "X"), ("B", "Y")], orders, costs=[("A", "2025-08-01", "9999999999999999.99", "support")])
+    result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data), "-f", "json"])
+    assert result.exit_code == 0, result.output
+    from decimal import Decimal
+
+    document = json.loads(result.stdout, parse_float=Decimal)
+    company = document["scorecards"][0]
+    assert company["value"]["end"] == Decimal("10000199999999999.99") + Decimal("0.01")
+    # 10^11 × 0.35 + (10^16 − 0.01) × 0.999999 + (10^11 + 0.01) × 0.5, to the cent
+    gross = Decimal("35000000000") + Decimal("9999999999999999.99") * Decimal("0.999999") + Decimal("100000000000.01") * Decimal("0.5")
+    assert company["profitability"]["gross_profit"] == gross.quantize(Decimal("0.01"))
+    assert company["profitability"]["total_profit"] == (gross - Decimal("9999999999999999.99")).quantize(Decimal("0.01"))
+
+
+# --- The window check, option ranges -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "period, window, message",
+    [
+        ("2024-02", "28", "--window-days 28 is shorter than the period 2024-02 (29 days); use a window of at least 29 days"),
+        ("2024-Q1", "90", "--window-days 90 is shorter than the period 2024-Q1 (91 days); use a window of at least 91 days"),
+        ("2024-Q1", "89", "the period 2024-Q1 (91 days)"),
+        ("2024-H1", "181", "the period 2024-H1 (182 days)"),
+        ("2024", "364", "--window-days 364 is shorter than the period 2024 (366 days); use a window of at least 365 days"),
+    ],
+)
+def test_the_window_check_uses_the_true_period_length_29_february_included(tmp_path, period, window, message):
+    data = small_data(tmp_path / "data")
+    result = runner.invoke(app, ["metrics", "-p", period, "--data", str(data), "--window-days", window])
+    assert result.exit_code == 2
+    one_error_line(result, message)
+
+
+@pytest.mark.parametrize("period, window", [("2024-02", "29"), ("2024-Q1", "91"), ("2025-Q1", "90"), ("2024", "365")])
+def test_a_window_as_long_as_the_period_runs_and_a_leap_year_takes_the_default_365(tmp_path, period, window):
+    data = small_data(tmp_path / "data")
+    result = runner.invoke(app, ["metrics", "-p", period, "--data", str(data), "--window-days", window, "-f", "json"])
+    assert result.exit_code == 0, result.output
+
+
+def test_window_days_out_of_range_is_a_usage_error(tmp_path):
+    data = small_data(tmp_path / "data")
+    base = ["metrics", "-p", "2025-Q3", "--data", str(data)]
+    for value in ("99999999999", "2147483648", "3661", "0", "-5"):
+        result = runner.invoke(app, [*base, "--window-days", value])
+        assert result.exit_code == 2, (value, result.output)
+        one_error_line(result, "--window-days must be a number of days from 1 to 3660")
+    config = tmp_path / "scorecard.toml"
+    config.write_text("[metrics]\nwindow_days = 2147483648\n")
+    assert runner.invoke(app, [*base, "--config", str(config)]).exit_code == 2
+    assert runner.invoke(app, base, env={"SCORECARD_WINDOW_DAYS": "2147483648"}).exit_code == 2
+
+
+def test_an_unknown_segment_by_column_is_a_usage_error(tmp_path):
+    data = small_data(tmp_path / "data")
+    for command in (["metrics", "-p", "2025-Q3"], ["validate"], ["build", "-p", "2025-Q3", "--out", str(tmp_path / "out")]):
+        result = runner.invoke(app, [*command, "--data", str(data), "--segment-by", "regoin"])
+        assert result.exit_code == 2, result.output
+        one_error_line(result, "--segment-by column 'regoin' does not exist; choose one of: name, segment")
