@@ -22,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__, engine, metrics, outputs, render
-from .errors import Interrupted, UsageError
+from .errors import Interrupted, UsageError, excerpt, listing
 from .settings import Settings
 from .source import Source
 
@@ -200,6 +200,7 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
 def _build(source: Source, period_text: str, settings: Settings, options: BuildOptions) -> BuildReport:
     started = time.perf_counter()
     render.check_fonts()
+    render.check_logo(settings.logo)
     result = engine.compute(
         source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress
     )
@@ -212,7 +213,7 @@ def _build(source: Source, period_text: str, settings: Settings, options: BuildO
     if options.segments:
         unknown = [name for name in options.segments if name not in known]
         if unknown:
-            raise UsageError(f"no segment named {unknown[0]!r}; segments in the data: {', '.join(known)}")
+            raise UsageError(f"no segment named {excerpt(unknown[0])}; segments in the data: {listing(known)}")
     wanted = [None] + [name for name in known if not options.segments or name in options.segments]
     pdf_names = outputs.scorecard_file_names(label, wanted)
     board_pack_name = f"board-pack-{label}.pdf"

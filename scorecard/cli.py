@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from . import __version__
-from .errors import ScorecardError, UsageError
+from .errors import MESSAGE_LINE_LIMIT, ScorecardError, UsageError
 
 EXIT_CODES = "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked."
 
@@ -56,6 +56,7 @@ def _handle_errors(command):
             if _state["debug"]:
                 raise
             for line in str(error).splitlines() or ["unknown error"]:
+                line = line if len(line) <= MESSAGE_LINE_LIMIT else line[:MESSAGE_LINE_LIMIT] + "… (message cut)"
                 _emit("error", f"Error: {line}", stream="err", exit_code=error.exit_code)
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):

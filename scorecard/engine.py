@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 
 from . import metrics, validation
-from .errors import DataError, ScorecardError, StaleDataError, UsageError
+from .errors import DataError, ScorecardError, StaleDataError, UsageError, excerpt
 from .models import INPUT_TABLES, ModelRunner, Progress
 from .periods import Period, parse_period
 from .settings import Settings
@@ -59,7 +59,7 @@ def connect() -> duckdb.DuckDBPyConnection:
 def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date) -> None:
     known_zone = con.execute("select count(*) from pg_timezone_names() where name = ?", [settings.time_zone]).fetchone()[0]
     if not known_zone:
-        raise UsageError(f"unknown time zone {settings.time_zone!r}; use an IANA name like 'Europe/Berlin' or 'UTC'")
+        raise UsageError(f"unknown time zone {excerpt(settings.time_zone)}; use an IANA name like 'Europe/Berlin' or 'UTC'")
     core_threshold, top_threshold = settings.tier_thresholds or (None, None)
     con.execute(
         """

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import DataError, UsageError
+from .errors import DataError, UsageError, excerpt, listing
 from .resources import resource_path
 
 REQUIRED_COLUMNS = {
@@ -190,7 +190,7 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
     for column in REQUIRED_COLUMNS[table.name]:
         if column not in columns:
             hint = next((c for c in columns if c.strip().lower() == column), None)
-            fix = f"rename column {hint!r} to {column!r}" if hint else f"add a {column!r} column"
+            fix = f"rename column {excerpt(hint)} to {column!r}" if hint else f"add a {column!r} column"
             problems.append(f"{table.location}: required column {column!r} is missing; {fix}")
     selected = []
     for column in REQUIRED_COLUMNS[table.name] + OPTIONAL_COLUMNS[table.name]:
@@ -208,9 +208,9 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
         elif segment_by == "segment":
             selected.append("null::varchar as segment_value")  # no segments: everyone is "Unassigned"
         else:  # the option names a column that is not there: a usage error (exit 2)
-            choices = ", ".join(c for c in columns if c not in REQUIRED_COLUMNS["customers"])
+            choices = listing(c for c in columns if c not in REQUIRED_COLUMNS["customers"])
             raise UsageError(
-                f"{table.location}: --segment-by column {segment_by!r} does not exist; choose one of: {choices or '(no other columns)'}"
+                f"{table.location}: --segment-by column {excerpt(segment_by)} does not exist; choose one of: {choices or '(no other columns)'}"
             )
     if problems:
         return problems

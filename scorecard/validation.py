@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import duckdb
 
-from .errors import DataError
+from .errors import DataError, excerpt, listing
 from .source import Source
 
 SHOWN_ROWS = 3
@@ -57,7 +57,7 @@ class DataQuality:
 
 
 def _rows_list(rows: list[tuple]) -> str:
-    return ", ".join(f"row {row} ({value!r})" if value is not None else f"row {row}" for row, value in rows)
+    return ", ".join(f"row {row} ({excerpt(value)})" if value is not None else f"row {row}" for row, value in rows)
 
 
 def _location(source: Source, table: str) -> str:
@@ -124,7 +124,7 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
                 "group by all order by min(_row)",
                 [duplicated[:SHOWN_ROWS]],
             ).fetchall()
-            shown = "; ".join(f"{key!r} in rows {', '.join(map(str, keys_rows[:5]))}" for key, keys_rows in rows)
+            shown = "; ".join(f"{excerpt(key)} in rows {', '.join(map(str, keys_rows[:5]))}" for key, keys_rows in rows)
             problems.append(
                 f"{_location(source, table)}, column {column}: {len(duplicated)} value(s) appear more than once ({shown}); "
                 f"each {column} must be unique — remove the duplicate rows"
@@ -140,7 +140,7 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
         if len(currencies) > 1:
             problems.append(
                 f"{_location(source, 'orders')}, column currency: orders are in {len(currencies)} currencies "
-                f"({', '.join(currencies[:5])}); convert amounts to one reporting currency first"
+                f"({listing(currencies, 5)}); convert amounts to one reporting currency first"
             )
 
     if problems:

@@ -522,3 +522,143 @@ def test_an_unknown_segment_by_column_is_a_usage_error(tmp_path):
         result = runner.invoke(app, [*command, "--data", str(data), "--segment-by", "regoin"])
         assert result.exit_code == 2, result.output
         one_error_line(result, "--segment-by column 'regoin' does not exist; choose one of: name, segment")
+
+
+# --- Customer text: formula injection, right-to-left overrides, huge fields ---------------------------------
+
+
+def test_metrics_csv_neutralises_formula_injection_and_numbers_stay_numbers(tmp_path):
+    import csv
+    import io
+
+    hostile = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)", "\tTab", "\rCR", "Plain"]
+    customers = [(f"C{i}", name) for i, name in enumerate(hostile)]
+    orders = [(f"C{i}", "2025-08-01", "10") for i in range(len(hostile))] + [("C0", "2024-08-01", "500")]
+    data = make_data(tmp_path / "data", customers, orders, costs=[("C1", "2025-08-01", "100", "support")])
+    result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data), "-f", "csv", "--gross-margin", "0.1"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout, newline="")))
+    segments = {row["segment"] for row in rows}
+    assert segments == {"", '\'=HYPERLINK("http://evil","x")', "'+1+1", "'-2+3", "'@SUM(A1)", "'\tTab", "'\rCR", "Plain"}
+    values = [row["value"] for row in rows if row["value"]]
+    assert any(value.startswith("-") for value in values)  # a negative figure stays a number, unescaped
+    assert all(not value.startswith("'") for value in values)
+    # the build writes the same CSV
+    assert build(data, tmp_path / "out", "--gross-margin", "0.1").exit_code == 0
+    assert (tmp_path / "out" / "2025-Q3" / "metrics.csv").read_bytes().decode() == result.stdout
+
+
+def test_a_right_to_left_override_in_a_segment_name_is_isolated_in_the_pdf(tmp_path):
+    from pypdf import PdfReader
+
+    from scorecard.outputs import scorecard_file_names
+
+    customers = [("A1", "Retail\u202e"), ("A2", "Retail\u202e"), ("B1", "\u2069\u202eWholesale"), ("B2", "\u2069\u202eWholesale")]
+    orders = [("A1", "2024-09-01", "120"), ("A1", "2025-08-01", "30"), ("A2", "2025-08-10", "99.99"), ("B1", "2025-02-01", "500"),
+              ("B2", "2024-12-01", "750"), ("B2", "2025-09-30", "80")]  # fmt: skip
+    data = make_data(tmp_path / "data", customers, orders)
+    assert build(data, tmp_path / "out").exit_code == 0
+    folder = tmp_path / "out" / "2025-Q3"
+    names = scorecard_file_names("2025-Q3", [None, "Retail\u202e", "\u2069\u202eWholesale"])
+    for segment in ("Retail\u202e", "\u2069\u202eWholesale"):
+        for page in PdfReader(folder / names[segment]).pages:
+            text = page.extract_text()
+            # The running header reads forwards; a leaking override would draw it reversed (")5202 peS 03 – 5202 luJ 1(").
+            assert "2025-Q3 (1 Jul 2025 – 30 Sep 2025)" in text, text[:200]
+            assert "5202" not in text
+    pack = " ".join(page.extract_text() for page in PdfReader(folder / "board-pack-2025-Q3.pdf").pages)
+    assert "5202" not in pack and "Company total" in pack
+
+
+def test_displayed_customer_text_is_cut_and_isolated_only_when_it_holds_right_to_left_text():
+    from scorecard.render import displayed
+
+    assert displayed("Acme Ltd", 80) == "Acme Ltd"  # plain text unchanged: identical PDFs for ordinary data
+    assert displayed("x" * 10_000, 80) == "x" * 79 + "…"
+    assert displayed("Retail\u202e", 60) == "\u2068Retail\u202e\u2069"
+    assert displayed("\u2069\u202eX", 60) == "\u2068\u202eX\u2069"  # a PDI inside cannot close the isolate early
+    assert displayed("\u05e2\u05d1\u05e8\u05d9\u05ea", 60) == "\u2068\u05e2\u05d1\u05e8\u05d9\u05ea\u2069"
+
+
+def test_a_10000_character_customer_name_builds_in_seconds_and_stays_whole_in_metrics_json(tmp_path):
+    import time
+
+    long_name = "W" * 10_000
+    customers = [
+        ("A1", "Retail", None, long_name),
+        ("A2", "Retail", None, long_name + "2"),
+        ("B1", "Wholesale", "2025-08-15", long_name + "3"),
+    ]
+    orders = [("A1", "2024-09-01", "1200.50"), ("A1", "2025-08-01", "300.25"), ("A2", "2025-08-10", "99.99"), ("B1", "2025-02-01", "5000")]
+    data = make_data(tmp_path / "data", customers, orders, referrals=[["r1", "A1", "A2", "2025-08-05", "N" * 10_000]])
+    started = time.monotonic()
+    result = build(data, tmp_path / "out")
+    seconds = time.monotonic() - started
+    assert result.exit_code == 0, result.output
+    assert seconds < 90, seconds  # about 10 s on a busy 2-core machine; on main it took about 1,000 s
+    document = json.loads((tmp_path / "out" / "2025-Q3" / "metrics.json").read_text())
+    names = {row["name"] for card in document["scorecards"] for row in card["top_lost"] + card["top_decliners"]}
+    assert long_name + "3" in names or long_name in names
+    assert document["scorecards"][0]["referrals"]["highlights"][0]["note"] == "N" * 10_000
+
+
+def test_error_messages_never_echo_a_huge_field(tmp_path):
+    huge = "2025-13-01" + "x" * 1_000_000
+    data = make_data(tmp_path / "data", [("A", "X")], [("A", "2025-08-01", "10"), ("A", huge, "10")])
+    result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data)])
+    assert result.exit_code == 1
+    line = one_error_line(result, "column order_date: 1 value(s) cannot be read", "row 2 ('2025-13-01xxx")
+    assert len(line) < 600
+    # A huge column name (listed when --segment-by names no column) and a huge duplicate key.
+    wide = make_data(tmp_path / "wide", [{"customer_id": "A", "y" * 1_000_000: "1"}], [("A", "2025-08-01", "10")])
+    result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(wide), "--segment-by", "region"])
+    one_error_line(result, "the header line cannot be read")
+    assert result.exit_code == 1 and len(result.output) < 600, len(result.output)
+    wide = make_data(tmp_path / "wide2", [{"customer_id": "A", "y" * 100_000: "1"}], [("A", "2025-08-01", "10")])
+    result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(wide), "--segment-by", "region"])
+    one_error_line(result, "--segment-by column 'region' does not exist; choose one of: yyyyy")
+    assert result.exit_code == 2 and len(result.output) < 600, len(result.output)
+    twice = make_data(tmp_path / "twice", [("K" * 500_000, "X"), ("K" * 500_000, "X")], [("A", "2025-08-01", "10")])
+    result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(twice)])
+    assert result.exit_code == 1 and "appear more than once" in result.output and len(result.output) < 600
+
+
+SVG = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="80" height="20">{}</svg>'
+
+
+@pytest.mark.parametrize(
+    "body, reason",
+    [
+        ('<image href="http://example.com/x.png" width="9" height="9"/>', "refers to 'http://example.com/x.png'"),
+        ('<image xlink:href="file:///etc/passwd" width="9" height="9"/>', "refers to 'file:///etc/passwd'"),
+        ('<style>@import url("http://example.com/x.css");</style>', "refers to '@import'"),
+        ('<rect width="9" height="9" style="fill: url(http://example.com/p.svg#g)"/>', "refers to 'http://example.com/p.svg#g'"),
+        ('<rect width="9" height="9" fill="url(file:///etc/passwd)"/>', "refers to 'file:///etc/passwd'"),
+        ("XXE", "declares a DTD or entities"),
+    ],
+)
+def test_a_hostile_svg_logo_stops_the_build_with_a_clear_error(tmp_path, body, reason):
+    logo = tmp_path / "logo.svg"
+    if body == "XXE":
+        logo.write_text('<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + SVG.format("<text>&x;</text>"))
+    else:
+        logo.write_text(SVG.format(body))
+    config = tmp_path / "scorecard.toml"
+    config.write_text(f'[report]\nlogo = "{logo}"\n')
+    data = small_data(tmp_path / "data")
+    result = build(data, tmp_path / "out", "--config", str(config))
+    assert result.exit_code == 1
+    one_error_line(result, f"logo file {logo} {reason}", "stops the build", "use a PNG")
+    assert not (tmp_path / "out" / "2025-Q3").exists()
+
+
+def test_a_plain_svg_logo_with_its_own_gradient_still_builds(tmp_path):
+    logo = tmp_path / "logo.svg"
+    logo.write_text(
+        SVG.format('<defs><linearGradient id="g"><stop offset="0" stop-color="red"/></linearGradient></defs>'
+                   '<rect width="80" height="20" fill="url(#g)"/><image href="data:image/png;base64,iVBORw0KGgo=" width="1" height="1"/>')
+    )  # fmt: skip
+    config = tmp_path / "scorecard.toml"
+    config.write_text(f'[report]\nlogo = "{logo}"\n')
+    result = build(small_data(tmp_path / "data"), tmp_path / "out", "--config", str(config))
+    assert result.exit_code == 0, result.output

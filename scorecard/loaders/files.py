@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import DataError
+from ..errors import DataError, excerpt
 from ..outputs import sha256_file
 from ..source import OPTIONAL_TABLES, TABLES, InputTable, Loader, Source, sql_string
 
@@ -56,6 +56,8 @@ def _csv_header(path: Path) -> list[str]:
             header = next(csv.reader(handle), None)
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text CSV file; export it as CSV (UTF-8) with a header line") from None
+    except csv.Error:  # e.g. a header field longer than the csv module's limit (128 KB)
+        raise DataError(f"{path}: the header line cannot be read (a column name is longer than 128 KB?); fix the header line") from None
     if not header or not any(column.strip() for column in header):
         raise DataError(f"{path}: the file is empty; it needs a header line naming the columns")
     if len(header) == 1:
@@ -69,7 +71,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
     header = _csv_header(path)
     if len(set(header)) != len(header):
         duplicated = sorted({column for column in header if header.count(column) > 1})
-        raise DataError(f"{path}: column {duplicated[0]!r} appears twice in the header; give each column one name")
+        raise DataError(f"{path}: column {excerpt(duplicated[0])} appears twice in the header; give each column one name")
     # We own the contract, so nothing is sniffed: delimiter, quoting, header and types are explicit and
     # every column is read as text, to be typed (with row-level error messages) by the staging models.
     columns = {name: "VARCHAR" for name in header}
@@ -92,6 +94,8 @@ def _csv_problem(message: str) -> str:
     where = f"line {line.group(1)}" if line else "a line"
     if counts:
         return f"{where} has {counts.group(2)} fields where the header has {counts.group(1)}; check for unbalanced quotes or stray commas"
+    if "Maximum line size" in message:
+        return f"{where} is longer than 2,000,000 bytes; check for a stray double quote, or shorten the values on it"
     if "unterminated quote" in message:
         return f"{where}: a quoted value is never closed; check for a stray double quote"
     # Otherwise DuckDB's own sentence: the paragraph just before its list of "Possible fixes".
