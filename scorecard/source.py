@@ -33,6 +33,12 @@ OPTIONAL_COLUMNS = {
 }
 TABLES = tuple(REQUIRED_COLUMNS)
 OPTIONAL_TABLES = ("referrals", "costs")
+# The 0-based row number a loader that reads lazily (a view, not a table) adds to its `src_<table>`.
+ROW_NUMBER = "row number (added by scorecard)"
+# The longest text value read: longer ones are cut to MAX_TEXT + 1 characters as they are read, and
+# validation names them. Compressed files (Parquet dictionaries, DuckDB) can hold one long value for
+# thousands of rows in a few KB; copied row by row it once took a 76 KB file to 9 GB of memory.
+MAX_TEXT = 16_384
 
 # Columns with a type of their own. A natively typed source column (Parquet, DuckDB) arrives ready in
 # `<column>_value`, skipping a round trip through text; text (CSV) arrives in `<column>` for the staging
@@ -181,9 +187,18 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
     described = con.execute(f"describe src_{table.name}").fetchall()
     types = {row[0]: row[1] for row in described}
     columns = [row[0] for row in described]
-    # Parquet views number their rows themselves; tables (CSV, DuckDB) use the insertion order.
-    row_number = "file_row_number + 1" if "file_row_number" in columns else "rowid + 1"
-    columns = [c for c in columns if c != "file_row_number"]
+    # Lazily read sources (Parquet views) carry their row numbers as ROW_NUMBER; tables (CSV, DuckDB)
+    # use the insertion order, rowid — after moving aside a column of the file's own named rowid, which
+    # would hide it. Any other column name is harmless: only the contract's columns are selected by name.
+    renamed = {}
+    if ROW_NUMBER in columns:
+        row_number = f"{quote_identifier(ROW_NUMBER)} + 1"
+        columns.remove(ROW_NUMBER)
+    else:
+        row_number = "rowid + 1"
+        for column in [c for c in columns if c.lower() == "rowid"]:
+            renamed[column] = f"{column} (moved aside by scorecard)"
+            con.execute(f"alter table src_{table.name} rename column {quote_identifier(column)} to {quote_identifier(renamed[column])}")
     table.columns = columns
     table.rows = con.execute(f"select count(*) from src_{table.name}").fetchone()[0]
     problems = []
@@ -199,12 +214,12 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
         if ready:
             selected += [f"null::varchar as {column}", f"{ready} as {column}_value"]
         else:
-            selected.append(f"{quote_identifier(column)} as {column}" if column in columns else f"null::varchar as {column}")
+            selected.append(f"{capped_text(column, types.get(column))} as {column}" if column in columns else f"null::varchar as {column}")
             if kind:
                 selected.append(f"null::{_TARGET_TYPE[kind]} as {column}_value")
     if table.name == "customers":
         if segment_by in columns:
-            selected.append(f"{quote_identifier(segment_by)} as segment_value")
+            selected.append(f"{capped_text(renamed.get(segment_by, segment_by), types.get(segment_by))} as segment_value")
         elif segment_by == "segment":
             selected.append("null::varchar as segment_value")  # no segments: everyone is "Unassigned"
         else:  # the option names a column that is not there: a usage error (exit 2)
@@ -216,6 +231,15 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
         return problems
     con.execute(f"create view raw_{table.name} as select {row_number} as _row, {', '.join(selected)} from src_{table.name}")
     return []
+
+
+def capped_text(column: str, source_type: str | None) -> str:
+    """SQL for a column, a text one cut to MAX_TEXT + 1 characters (strlen is cheap: most values skip the
+    cut). Loaders that copy a source use it too, so a long value is never copied whole."""
+    quoted = quote_identifier(column)
+    if source_type != "VARCHAR":
+        return quoted
+    return f"case when strlen({quoted}) > {MAX_TEXT} then left({quoted}, {MAX_TEXT + 1}) else {quoted} end"
 
 
 def _create_empty(con: duckdb.DuckDBPyConnection, table: str) -> None:

@@ -15,7 +15,7 @@ from decimal import Decimal
 import duckdb
 
 from .errors import DataError, excerpt, listing
-from .source import Source
+from .source import MAX_TEXT, Source
 
 SHOWN_ROWS = 3
 
@@ -36,6 +36,14 @@ TYPED_COLUMNS = (
 )
 
 UNIQUE_KEYS = (("customers", "customer_id"), ("orders", "order_id"), ("referrals", "referral_id"))
+
+# Text columns kept by staging; a value longer than source.MAX_TEXT characters stops the run.
+TEXT_COLUMNS = (
+    ("customers", ("customer_id", "name", "segment")),
+    ("orders", ("order_id", "customer_id", "currency")),
+    ("referrals", ("referral_id", "referrer_id", "referred_customer_id", "note")),
+    ("costs", ("customer_id", "kind")),
+)
 
 
 @dataclass
@@ -98,6 +106,24 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
                 f"{_location(source, table)}, column {column}: {len(bad)} value(s) cannot be read as {expected}: "
                 f"{shown}{more}; correct them or re-export the column in that format"
             )
+
+    for table, columns in TEXT_COLUMNS:
+        if table not in present:
+            continue
+        for column in columns:
+            too_long = [
+                row
+                for (row,) in con.execute(
+                    f"select _row from stg_{table} where strlen({column}) > ? and length({column}) > ? order by _row", [MAX_TEXT, MAX_TEXT]
+                ).fetchall()
+            ]
+            if too_long:
+                shown = ", ".join(f"row {row}" for row in too_long[:SHOWN_ROWS])
+                more = f" and {len(too_long) - SHOWN_ROWS} more" if len(too_long) > SHOWN_ROWS else ""
+                problems.append(
+                    f"{_location(source, table)}, column {column}: {len(too_long)} value(s) longer than {MAX_TEXT:,} characters "
+                    f"({shown}{more}); shorten them, or check that the column holds what it should"
+                )
 
     for table, column in UNIQUE_KEYS:
         if table not in present:

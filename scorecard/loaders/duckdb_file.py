@@ -17,7 +17,7 @@ import duckdb
 
 from ..errors import DataError
 from ..outputs import sha256_file
-from ..source import OPTIONAL_TABLES, TABLES, InputTable, Loader, Source, quote_identifier
+from ..source import OPTIONAL_TABLES, TABLES, InputTable, Loader, Source, capped_text, quote_identifier
 
 DATABASE_SUFFIXES = (".duckdb", ".db", ".ddb")
 BATCH_ROWS = 500_000
@@ -94,7 +94,12 @@ def _objects(reader: duckdb.DuckDBPyConnection) -> dict[str, str]:
 def _copy_table(reader: duckdb.DuckDBPyConnection, con: duckdb.DuckDBPyConnection, table: str, source: Source) -> None:
     """Stream one base table into `src_<table>` of the run's database, in Arrow record batches."""
     try:
-        batches = reader.sql(f"select * from source_db.main.{quote_identifier(table)}").to_arrow_reader(BATCH_ROWS)
+        name = f"source_db.main.{quote_identifier(table)}"
+        columns = [
+            f"{capped_text(column, column_type)} as {quote_identifier(column)}"
+            for column, column_type, *_ in reader.execute(f"describe {name}").fetchall()
+        ]
+        batches = reader.sql(f"select {', '.join(columns)} from {name}").to_arrow_reader(BATCH_ROWS)
         con.register(f"arrow_{table}", batches)
         try:
             con.execute(f"create table src_{table} as select * from arrow_{table}")

@@ -10,7 +10,7 @@ import duckdb
 
 from ..errors import DataError, excerpt
 from ..outputs import sha256_file
-from ..source import OPTIONAL_TABLES, TABLES, InputTable, Loader, Source, sql_string
+from ..source import OPTIONAL_TABLES, ROW_NUMBER, TABLES, InputTable, Loader, Source, quote_identifier, sql_string
 
 FILE_SUFFIXES = (".csv", ".parquet")
 
@@ -106,9 +106,17 @@ def _csv_problem(message: str) -> str:
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
     # A view, not a copy: Parquet is typed and columnar already, and the staging models read it once.
-    # (A view cannot take a bound parameter, hence the quoted path.)
+    # (A view cannot take a bound parameter, hence the quoted path.) Its rows are numbered by DuckDB's
+    # file_row_number, renamed to ROW_NUMBER; a file with a column of either name is copied instead, and
+    # numbered by insertion order like a CSV file, so no column name can clash.
     try:
-        con.execute("select * from read_parquet(?) limit 0", [str(path)])
-        con.execute(f"create view src_{table} as select * from read_parquet({sql_string(str(path))}, file_row_number=true)")
+        columns = [row[0] for row in con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()]
+        if "file_row_number" in columns or ROW_NUMBER in columns:
+            con.execute(f"create table src_{table} as select * from read_parquet(?)", [str(path)])
+        else:
+            con.execute(
+                f"create view src_{table} as select * rename (file_row_number as {quote_identifier(ROW_NUMBER)}) "
+                f"from read_parquet({sql_string(str(path))}, file_row_number=true)"
+            )
     except duckdb.Error:
         raise DataError(f"{path}: not a readable Parquet file; re-export it as Parquet or CSV") from None
