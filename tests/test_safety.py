@@ -662,3 +662,43 @@ def test_a_plain_svg_logo_with_its_own_gradient_still_builds(tmp_path):
     config.write_text(f'[report]\nlogo = "{logo}"\n')
     result = build(small_data(tmp_path / "data"), tmp_path / "out", "--config", str(config))
     assert result.exit_code == 0, result.output
+
+
+# --- Fonts and reproducible PDFs ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_no_usable_font_is_a_clear_error_not_a_segfault(tmp_path, jobs):
+    import sys
+
+    config = tmp_path / "fonts.conf"
+    config.write_text(f'<?xml version="1.0"?><fontconfig><cachedir>{tmp_path / "cache"}</cachedir></fontconfig>')
+    data = small_data(tmp_path / "data")
+    environment = {**os.environ, "FONTCONFIG_FILE": str(config)}
+    result = subprocess.run(
+        [sys.executable, "-m", "scorecard", "build", "-p", "2025-Q3", "--data", str(data), "--out", str(tmp_path / "out"), "--jobs", jobs],
+        capture_output=True, text=True, env=environment, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 1, (result.returncode, result.stderr[-500:])
+    assert result.stderr.strip().splitlines() == [
+        "Error: no fonts are installed (fontconfig finds none), so no PDF can be drawn; install DejaVu Sans "
+        "(Debian/Ubuntu: apt-get install fonts-dejavu-core; Fedora: dnf install dejavu-sans-fonts) and build again"
+    ]
+    assert not (tmp_path / "out" / "2025-Q3").exists()
+
+
+def test_pdfs_are_byte_identical_without_harfbuzz_subset(tmp_path, monkeypatch):
+    """Without libharfbuzz-subset0 WeasyPrint subsets fonts with fontTools, which stamps the time."""
+    import time
+
+    from weasyprint.pdf import fonts
+
+    from scorecard import render
+
+    monkeypatch.setattr(fonts, "harfbuzz_subset", None)  # what a machine without the library has
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    html = '<html><head><link rel="stylesheet" href="scorecard.css"></head><body><p>Customers gained 1,234 — ü ß €</p></body></html>'
+    render.html_to_pdf(html, tmp_path / "first.pdf")
+    time.sleep(1.1)
+    render.html_to_pdf(html, tmp_path / "second.pdf")
+    assert (tmp_path / "first.pdf").read_bytes() == (tmp_path / "second.pdf").read_bytes()
