@@ -18,6 +18,15 @@ create or replace macro to_report_date(value, tz) as (
     end
 );
 
+-- to_money: amount text as DECIMAL(18, 2), NULL when it is not a number or has 16 digits or more before
+-- the point. DuckDB reads some exponent forms just past the range ('1.0000000000000002e+16') into a
+-- DECIMAL(18, 2) that cannot hold them, so those are range-checked here.
+create or replace macro to_money(value) as
+    case
+        when instr(value, 'e') = 0 and instr(value, 'E') = 0 then try_cast(value as decimal(18, 2))
+        when abs(try_cast(value as decimal(18, 2))) < 10000000000000000 then try_cast(value as decimal(18, 2))
+    end;
+
 -- rounding: how much rounding the amount text `value` to the cent (`rounded`) moved it, NULL when it
 -- did not. Only text with more than two decimals (or an exponent) is parsed a second time, exactly.
 create or replace macro rounding(value, rounded) as
