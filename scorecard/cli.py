@@ -17,7 +17,7 @@ import typer
 from . import __version__
 from .errors import MESSAGE_LINE_LIMIT, ScorecardError, UsageError
 
-EXIT_CODES = "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked."
+EXIT_CODES = "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked, 143 stopped by SIGTERM."
 
 app = typer.Typer(
     add_completion=False,
@@ -111,7 +111,7 @@ Data = Annotated[
 Config = Annotated[
     Path | None, typer.Option("--config", help="Config file (default: $SCORECARD_CONFIG, else ./scorecard.toml if present).")
 ]
-WindowDays = Annotated[int | None, typer.Option(help="Value window W in days (default 365; at least the period length).")]
+WindowDays = Annotated[int | None, typer.Option(help="Value window W in days, 1–3660 (default 365; at least the period's length in days).")]
 ChangeThreshold = Annotated[str | None, typer.Option(help="Change threshold t for grew/declined (default 0.10).")]
 TierQuantiles = Annotated[str | None, typer.Option(help="Core and top tier quantiles (default 0.5,0.8).")]
 TierThresholds = Annotated[str | None, typer.Option(help="Fixed core,top tier thresholds in money (replaces the quantiles).")]

@@ -702,3 +702,66 @@ def test_pdfs_are_byte_identical_without_harfbuzz_subset(tmp_path, monkeypatch):
     time.sleep(1.1)
     render.html_to_pdf(html, tmp_path / "second.pdf")
     assert (tmp_path / "first.pdf").read_bytes() == (tmp_path / "second.pdf").read_bytes()
+
+
+def test_a_tiny_parquet_file_of_one_huge_repeated_value_stays_within_memory(tmp_path):
+    """The 76 KB file that took 9 GB: a Parquet dictionary holding one 1 MB name for 9,000 customers (7 KB
+    here). On main: 20 GB and 2 minutes. Now every text value is cut as it is read: one clear error, ~1 GB."""
+    import resource
+    import sys
+
+    import duckdb
+
+    data = tmp_path / "data"
+    data.mkdir()
+    con = duckdb.connect()
+    con.execute(
+        f"copy (select 'C' || i as customer_id, repeat('x', 1000000) as name from range(9000) t(i)) to '{data / 'customers.parquet'}' (format parquet, compression zstd)"
+    )
+    con.execute(
+        f"copy (select 'O' || i as order_id, 'C' || i as customer_id, date '2025-08-01' as order_date, 10.0 as amount from range(9000) t(i)) to '{data / 'orders.parquet'}' (format parquet)"
+    )
+    con.close()
+    assert (data / "customers.parquet").stat().st_size < 100_000
+    # A 2 GB cap keeps a regression from taking the machine down: it would fail with the memory error instead.
+    environment = {**os.environ, "SCORECARD_MEMORY_LIMIT": "2GB"}
+    result = subprocess.run(
+        [sys.executable, "-m", "scorecard", "validate", "--data", str(data)], capture_output=True, text=True, env=environment, timeout=300
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"Error: {data / 'customers.parquet'}, column name: 9000 value(s) longer than 16,384 characters (row 1, row 2, row 3 "
+        "and 8997 more); shorten them, or check that the column holds what it should"
+    ]
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 2_500_000  # KiB: the largest child of this test run
+
+
+def test_running_out_of_memory_is_one_line_naming_the_setting(tmp_path):
+    import sys
+
+    data = small_data(tmp_path / "data")
+    environment = {**os.environ, "SCORECARD_MEMORY_LIMIT": "1MB"}
+    result = subprocess.run(
+        [sys.executable, "-m", "scorecard", "metrics", "-p", "2025-Q3", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert (
+        len(lines) == 1
+        and lines[0].startswith("Error: the data needs more memory than the limit of")
+        and "SCORECARD_MEMORY_LIMIT" in lines[0]
+    ), lines
+
+
+def test_the_default_memory_limit_is_half_of_what_duckdb_sees_and_at_most_8_gib(monkeypatch):
+    from scorecard import engine
+
+    monkeypatch.delenv("SCORECARD_MEMORY_LIMIT", raising=False)
+    with engine.connect() as con:
+        limit = engine._bytes(con.execute("select current_setting('memory_limit')").fetchall()[0][0])
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert limit <= 8 * 2**30 and limit <= total * 0.5 + 2**20
