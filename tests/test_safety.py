@@ -620,7 +620,9 @@ def test_error_messages_never_echo_a_huge_field(tmp_path):
     assert result.exit_code == 2 and len(result.output) < 600, len(result.output)
     twice = make_data(tmp_path / "twice", [("K" * 500_000, "X"), ("K" * 500_000, "X")], [("A", "2025-08-01", "10")])
     result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(twice)])
-    assert result.exit_code == 1 and "appear more than once" in result.output and len(result.output) < 600
+    assert result.exit_code == 1 and "value(s) longer than 16,384 characters (row 1, row 2)" in result.output
+    assert "appear more than once ('KKKKK" in result.output
+    assert all(len(line) < 600 for line in result.output.splitlines())
 
 
 SVG = '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="80" height="20">{}</svg>'
@@ -765,3 +767,29 @@ def test_the_default_memory_limit_is_half_of_what_duckdb_sees_and_at_most_8_gib(
         limit = engine._bytes(con.execute("select current_setting('memory_limit')").fetchall()[0][0])
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     assert limit <= 8 * 2**30 and limit <= total * 0.5 + 2**20
+
+
+def test_ownership_rules_of_output_folders(tmp_path):
+    """Ours: our manifest (or an older build's: a fingerprint and the tool's version) listing every file
+    there, or an empty folder; anything else is not, and recover leaves a foreign .previous alone."""
+    legacy = tmp_path / "2025-Q2"
+    legacy.mkdir()
+    (legacy / "metrics.json").write_text("{}")
+    (legacy / "manifest.json").write_text(
+        json.dumps({"fingerprint": "x", "versions": {"scorecard": "0.1.0"}, "files": [{"name": "metrics.json"}]})
+    )
+    assert outputs.not_ours(legacy) is None
+    (legacy / "sub").mkdir()
+    assert "sub" in outputs.not_ours(legacy)
+    (tmp_path / "empty").mkdir()
+    assert outputs.not_ours(tmp_path / "empty") is None and outputs.not_ours(tmp_path / "absent") is None
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "manifest.json").write_text(json.dumps({"generator": "someone else", "files": []}))
+    assert "was not written by scorecard" in outputs.not_ours(fake)
+    foreign = tmp_path / ".2025-Q3.previous"
+    foreign.mkdir()
+    (foreign / "mine.txt").write_text("keep")
+    with pytest.raises(outputs.OutputError, match="was not written by scorecard"):
+        outputs.recover(tmp_path, "2025-Q3")
+    assert (foreign / "mine.txt").read_text() == "keep"
