@@ -39,14 +39,18 @@ with excluded as (
 
     union all
 
-    select 'orders', 'amount with more than two decimals (rounded to the cent)', 'rounded', count(*), cast(sum(amount_rounding) as decimal(38, 2))
+    select
+        'orders', 'amount with more than two decimals (rounded to the cent)', 'rounded', count(*),
+        sum(amount_rounding)::decimal(38, 2)
     from stg_orders
     where amount_rounding is not null
     having count(*) > 0
 
     union all
 
-    select 'costs', 'amount with more than two decimals (rounded to the cent)', 'rounded', count(*), cast(sum(amount_rounding) as decimal(38, 2))
+    select
+        'costs', 'amount with more than two decimals (rounded to the cent)', 'rounded', count(*),
+        sum(amount_rounding)::decimal(38, 2)
     from stg_costs
     where amount_rounding is not null
     having count(*) > 0
