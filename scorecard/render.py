@@ -243,8 +243,9 @@ def _svg_outside_reference(data: bytes) -> str | None:
                 return f"refers to {excerpt(value.strip(), 60)}"
         for text in [*element.attrib.values(), element.text or ""]:
             for match in _CSS_REFERENCE.finditer(text):
-                if match.group(0).lower() == "@import" or not _inside(match.group(1) or ""):
-                    return f"refers to {excerpt(match.group(0) if match.group(0).lower() == '@import' else match.group(1), 60)}"
+                target = "@import" if match.group(0).lower() == "@import" else match.group(1) or ""
+                if target == "@import" or not _inside(target):
+                    return f"refers to {excerpt(target, 60)}"
     return None
 
 
