@@ -3,18 +3,20 @@ metrics.json/.csv, manifest; see scorecard/writers/), published atomically into 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import shutil
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from . import engine, metrics, outputs
-from .errors import UsageError
+from . import engine, metrics, outputs, render
+from .errors import Interrupted, UsageError, excerpt, listing
 from .settings import Settings
 from .source import Source
 from .writers import BuildContext, Scorecard, Writer, default_writers
@@ -66,7 +68,34 @@ def _unchanged(folder: Path, fingerprint: str) -> bool:
     )
 
 
+@contextlib.contextmanager
+def _terminate_cleanly():
+    """SIGTERM (systemd stopping the unit, `kill`) becomes Interrupted: render workers are stopped, the
+    staging folder is removed, nothing is published, and the CLI exits with 143. A second SIGTERM during
+    that cleanup is ignored; SIGKILL cannot be caught, but workers die with the build (writers/pdf.py)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Interrupted("the build was stopped (SIGTERM); nothing was published and the previous outputs are as they were")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def build(source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None = None) -> BuildReport:
+    with _terminate_cleanly():
+        return _build(source, period_text, settings, options, writers)
+
+
+def _build(source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None) -> BuildReport:
+    render.check_fonts()
+    render.check_logo(settings.logo)
     started = time.perf_counter()
     result = engine.compute(
         source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress
@@ -80,7 +109,7 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
     if options.segments:
         unknown = [name for name in options.segments if name not in known]
         if unknown:
-            raise UsageError(f"no segment named {unknown[0]!r}; segments in the data: {', '.join(known)}")
+            raise UsageError(f"no segment named {excerpt(unknown[0])}; segments in the data: {listing(known)}")
     wanted = [None] + [name for name in known if not options.segments or name in options.segments]
     pdf_names = outputs.scorecard_file_names(label, wanted)
     index_of = {card["segment"]: index for index, card in enumerate(cards)}
@@ -98,9 +127,10 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
     context.fingerprint = _fingerprint(context.metrics_json, [name for writer in writers for name in writer.names(context)])
 
     out = options.out.expanduser().resolve()
-    with outputs.output_lock(out, wait=options.wait):
+    with outputs.os_errors_explained(out), outputs.output_lock(out, wait=options.wait):
         outputs.recover(out, label)
         final = out / label
+        outputs.check_replaceable(final)
         if not options.force and _unchanged(final, context.fingerprint):
             return BuildReport(final, [], {}, metrics_seconds, time.perf_counter() - started, skipped=True, document=document)
         staging = outputs.new_staging_folder(out, label)
@@ -110,6 +140,6 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
                 files += writer.write(context, staging)
             final = outputs.publish(staging, out, label)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            outputs.discard(staging)
             raise
     return BuildReport(final, sorted(files), dict(context.timings), metrics_seconds, time.perf_counter() - started, document=document)

@@ -15,9 +15,12 @@ from typing import Annotated
 import typer
 
 from . import __version__
-from .errors import ScorecardError, UsageError
+from .errors import MESSAGE_LINE_LIMIT, ScorecardError, UsageError
 
-EXIT_CODES = "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked, 5 delivery failed."
+EXIT_CODES = (
+    "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked, 5 delivery failed, "
+    "143 stopped by SIGTERM."
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -56,6 +59,7 @@ def _handle_errors(command):
             if _state["debug"]:
                 raise
             for line in str(error).splitlines() or ["unknown error"]:
+                line = line if len(line) <= MESSAGE_LINE_LIMIT else line[:MESSAGE_LINE_LIMIT] + "… (message cut)"
                 _emit("error", f"Error: {line}", stream="err", exit_code=error.exit_code)
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
@@ -110,7 +114,7 @@ Data = Annotated[
 Config = Annotated[
     Path | None, typer.Option("--config", help="Config file (default: $SCORECARD_CONFIG, else ./scorecard.toml if present).")
 ]
-WindowDays = Annotated[int | None, typer.Option(help="Value window W in days (default 365; at least the period length).")]
+WindowDays = Annotated[int | None, typer.Option(help="Value window W in days, 1–3660 (default 365; at least the period's length in days).")]
 ChangeThreshold = Annotated[str | None, typer.Option(help="Change threshold t for grew/declined (default 0.10).")]
 TierQuantiles = Annotated[str | None, typer.Option(help="Core and top tier quantiles (default 0.5,0.8).")]
 TierThresholds = Annotated[str | None, typer.Option(help="Fixed core,top tier thresholds in money (replaces the quantiles).")]
@@ -432,14 +436,18 @@ def sample(
     ] = None,
     format: Annotated[SampleFormat, typer.Option("--format", help="csv or parquet.")] = SampleFormat.csv,
     costs: Annotated[bool, typer.Option("--costs/--no-costs", help="Also write a cost-to-serve table.")] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty folder that holds no earlier sample (its table files are replaced).")
+    ] = False,
 ) -> None:
     """Generate realistic sample data: four years, segments that grow and shrink, seasonality, refunds,
-    cancellations, closures, win-backs, referrals with notes and cost-to-serve events."""
+    cancellations, closures, win-backs, referrals with notes and cost-to-serve events. A non-empty --out
+    folder is refused unless it holds an earlier sample (or --force is given): it may hold real data."""
     from .sample import DEFAULT_END, generate, years_before
 
     end = _date(through, "--through") if through else DEFAULT_END
     counts = generate(out, customers=customers, seed=seed, segments=segments, start=years_before(end, 4), end=end,
-                      file_format=format.value, costs=costs)  # fmt: skip
+                      file_format=format.value, costs=costs, force=force)  # fmt: skip
     typer.echo(f"Wrote {out}: " + ", ".join(f"{rows:,} {table}" for table, rows in counts.items()))
 
 

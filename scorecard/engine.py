@@ -6,7 +6,9 @@ stage and check it, resolve the period against the data, run the remaining model
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -16,7 +18,7 @@ from pathlib import Path
 import duckdb
 
 from . import metrics, risk, validation
-from .errors import DataError, ScorecardError, StaleDataError, UsageError
+from .errors import DataError, ScorecardError, StaleDataError, UsageError, excerpt
 from .models import INPUT_TABLES, PERIOD_TABLES, ModelRunner, Progress
 from .periods import Period, cohort_periods, parse_period
 from .settings import Settings
@@ -38,10 +40,21 @@ def _spill_folder() -> Path:
     return Path(tempfile.gettempdir()) / f"scorecard-duckdb-{os.getpid()}"
 
 
+DEFAULT_MEMORY_LIMIT = 8 * 2**30  # at most; and at most half of what DuckDB sees (RAM, or the cgroup's limit)
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _bytes(size: str) -> int | None:
+    """'18.7 GiB' (DuckDB's way of writing a size) → bytes."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?i?B)\s*", size, re.IGNORECASE)
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()]) if match else None
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """A private in-memory database; spills go to an absolute temp folder (cron has no sensible cwd).
-    $SCORECARD_THREADS and $SCORECARD_MEMORY_LIMIT (e.g. 4GB) override DuckDB's defaults (all cores,
-    80 % of RAM) on shared machines."""
+    DuckDB may use half the memory it sees (80 % is its own default), at most 8 GiB, so one build never
+    starves a shared machine; beyond that it spills to disk, or stops with a clear error.
+    $SCORECARD_THREADS and $SCORECARD_MEMORY_LIMIT (e.g. 4GB) override the defaults (all cores, that limit)."""
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     con.execute("set temp_directory = ?", [str(_spill_folder())])
     con.execute("set TimeZone = 'UTC'")
@@ -51,15 +64,39 @@ def connect() -> duckdb.DuckDBPyConnection:
             con.execute("set threads = ?", [int(os.environ["SCORECARD_THREADS"])])
         if os.environ.get("SCORECARD_MEMORY_LIMIT"):
             con.execute("set memory_limit = ?", [os.environ["SCORECARD_MEMORY_LIMIT"]])
+        else:
+            [(duckdb_default,)] = con.execute("select current_setting('memory_limit')").fetchall()
+            seen = _bytes(duckdb_default)
+            limit = min(DEFAULT_MEMORY_LIMIT, int(seen / 0.8 / 2)) if seen else DEFAULT_MEMORY_LIMIT
+            con.execute("set memory_limit = ?", [f"{limit // 2**20}MiB"])
     except (ValueError, duckdb.Error):
         raise UsageError("SCORECARD_THREADS must be a whole number and SCORECARD_MEMORY_LIMIT a size like 4GB") from None
     return con
 
 
+@contextlib.contextmanager
+def _within_memory(con: duckdb.DuckDBPyConnection):
+    """DuckDB running out of its memory limit becomes a one-line error saying what to do."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException:
+        raise ScorecardError(
+            f"the data needs more memory than the limit of {_memory_limit(con)} (SCORECARD_MEMORY_LIMIT); raise it, "
+            "e.g. SCORECARD_MEMORY_LIMIT=16GB, or use fewer threads (SCORECARD_THREADS=1)"
+        ) from None
+
+
+def _memory_limit(con: duckdb.DuckDBPyConnection) -> str:
+    try:
+        return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    except duckdb.Error:
+        return "DuckDB's memory limit"
+
+
 def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date) -> None:
     known_zone = con.execute("select count(*) from pg_timezone_names() where name = ?", [settings.time_zone]).fetchone()[0]
     if not known_zone:
-        raise UsageError(f"unknown time zone {settings.time_zone!r}; use an IANA name like 'Europe/Berlin' or 'UTC'")
+        raise UsageError(f"unknown time zone {excerpt(settings.time_zone)}; use an IANA name like 'Europe/Berlin' or 'UTC'")
     core_threshold, top_threshold = settings.tier_thresholds or (None, None)
     con.execute(
         """
@@ -148,7 +185,7 @@ class Check:
 
 def check(source: Source, settings: Settings, *, as_of: date | None = None) -> Check:
     """Run every input check without computing metrics; raise DataError when the data is unusable."""
-    with connect() as con:
+    with connect() as con, _within_memory(con):
         _, quality = prepare(con, source, settings, as_of or date.today())
         validation.check_tolerance(quality, source, settings.max_excluded)
         return Check(source, quality, _data_through(con, source))
@@ -173,7 +210,7 @@ def compute(
 ) -> Result:
     """Run the whole metric engine and return the metrics document with what produced it."""
     as_of = as_of or today or date.today()
-    with connect() as con:
+    with connect() as con, _within_memory(con):
         return _compute(con, source, period_text, settings, as_of, require_fresh_days, progress)
 
 
@@ -201,10 +238,10 @@ def _compute(
             f"--require-fresh allows {require_fresh_days}. Check that the data export ran"
         )
     period = parse_period(period_text, fiscal_year_start=settings.fiscal_year_start, data_through=data_through, today=as_of)
-    if settings.window_days < period.nominal_days:
+    if settings.window_days < period.shortest_window:
         raise UsageError(
-            f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.nominal_days} days); "
-            f"use a window of at least {period.nominal_days} days"
+            f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.days} days); "
+            f"use a window of at least {period.shortest_window} days"
         )
     if period.start > data_through:
         raise DataError(
@@ -236,6 +273,11 @@ def _compute(
         document["notes"].append(
             "A costs table was given but no gross margin, so profitability is not shown: "
             "set --gross-margin (or [metrics] gross_margin), or add a margin column to the orders."
+        )
+    for rounded in document["data_quality"]["rounded"]:
+        document["notes"].append(
+            f"{rounded['rows']:,} amount(s) in the {rounded['table']} table had more than two decimals and were rounded to the "
+            f"cent (half away from zero), changing their total by {rounded['amount']:+.2f} {settings.currency}."
         )
     data_from = con.execute("select min(order_date) from int_orders").fetchone()[0]
     document["data_from"] = data_from.isoformat()

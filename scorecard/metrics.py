@@ -6,9 +6,7 @@ Money is Decimal throughout and is written as a JSON number with exactly two dec
 from __future__ import annotations
 
 import copy
-import csv
 import hashlib
-import io
 import json
 import math
 from collections import defaultdict
@@ -32,7 +30,7 @@ ENGAGEMENT_VALUE_KEYS = ("grew", "stable", "declined", "ordering_less_often")
 
 
 def money(value) -> Decimal:
-    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP) + 0  # + 0: never a "-0.00"
 
 
 def _rate(value) -> float | None:
@@ -239,6 +237,12 @@ def quality_document(quality, data_through: date) -> dict:
             for e in quality.exclusions
             if e.kind == "ignored"
         ],
+        # Amounts given with more than two decimals, rounded to the cent; amount: the net change rounding made.
+        "rounded": [
+            {"table": e.table, "reason": e.reason, "rows": e.rows, "amount": money(e.amount)}
+            for e in quality.exclusions
+            if e.kind == "rounded"
+        ],
     }
 
 
@@ -311,11 +315,23 @@ def flatten(scorecard: dict) -> list[tuple[str, object]]:
     return pairs + outlook.flatten(scorecard)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """A text cell a spreadsheet will not run: one starting like a formula (= + - @ tab CR) gets a
+    leading apostrophe, as OWASP recommends against CSV injection. Only text cells: numbers stay numbers."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_cell(text: str) -> str:
+    """RFC 4180 quoting, CR included (Python 3.11's csv module leaves a bare CR unquoted with "\n" lines)."""
+    return '"' + text.replace('"', '""') + '"' if any(character in text for character in ',"\r\n') else text
+
+
 def to_csv(document: dict) -> str:
     """One row per scorecard × metric: period, scope, segment, metric, value."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["period", "scope", "segment", "metric", "value"])
+    lines = ["period,scope,segment,metric,value"]
     label = document["period"]["label"]
     for scorecard in document["scorecards"]:
         for metric, value in flatten(scorecard):
@@ -323,8 +339,11 @@ def to_csv(document: dict) -> str:
                 value = f"{value:.2f}"
             elif value is None:
                 value = ""
-            writer.writerow([label, scorecard["scope"], scorecard["segment"] or "", metric, value])
-    return buffer.getvalue()
+            elif isinstance(value, str):
+                value = spreadsheet_text(value)
+            cells = [label, scorecard["scope"], spreadsheet_text(scorecard["segment"] or ""), metric, str(value)]
+            lines.append(",".join(_csv_cell(cell) for cell in cells))
+    return "\n".join(lines) + "\n"
 
 
 # --- invariants ------------------------------------------------------------------------------------

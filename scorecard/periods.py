@@ -47,15 +47,12 @@ class Period:
         return (self.end - self.start).days
 
     @property
-    def nominal_days(self) -> int:
-        """The length not counting a 29 February: a year is 365 days long even in a leap year, so the
-        default 365-day window covers every year (SPEC §3 asks W ≥ the period length)."""
-        leap_days = sum(
-            1
-            for year in range(self.start.year, self.end.year + 1)
-            if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) and self.start <= date(year, 2, 29) < self.end
-        )
-        return self.days - leap_days
+    def shortest_window(self) -> int:
+        """The shortest value window W this period allows: its true length in days (91 for 2024-Q1, 29
+        for February 2024), so that W covers the whole period. One exception: a leap year also accepts
+        W = 365, the default, so the default window serves every year (its models read the period's
+        orders in full even where the window falls one day short)."""
+        return 365 if self.kind == "year" and self.days == 366 else self.days
 
     @property
     def label(self) -> str:

@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import base64
 import logging
+import os
+import re
+import unicodedata
+import warnings
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import unquote, urlparse
+from xml.etree import ElementTree
 
 import jinja2
 from markupsafe import Markup
-from weasyprint import HTML
+
+with warnings.catch_warnings():
+    # WeasyPrint warns "No fonts configured" on import; check_fonts says it with the package to install.
+    warnings.simplefilter("ignore", UserWarning)
+    from weasyprint import HTML
+    from weasyprint.text.ffi import ffi, fontconfig
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from . import charts, formatting
-from .errors import ScorecardError
+from .errors import ScorecardError, excerpt
 from .resources import resource_path
 
 # WeasyPrint logs every unsupported CSS nicety; keep the CLI's output for what matters.
@@ -72,9 +82,24 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
     return env
 
 
+def check_fonts() -> None:
+    """Stop before rendering when fontconfig finds no font at all: Pango would crash (a segfault, or a
+    broken render worker pool) instead of drawing text."""
+    config = ffi.gc(fontconfig.FcInitLoadConfigAndFonts(), fontconfig.FcConfigDestroy)
+    fonts = fontconfig.FcConfigGetFonts(config, fontconfig.FcSetSystem)
+    if fonts == ffi.NULL or fonts.nfont == 0:
+        raise ScorecardError(
+            "no fonts are installed (fontconfig finds none), so no PDF can be drawn; install DejaVu Sans "
+            "(Debian/Ubuntu: apt-get install fonts-dejavu-core; Fedora: dnf install dejavu-sans-fonts) and build again"
+        )
+
+
 def html_to_pdf(html: str, target: Path, templates: Path | None = None) -> None:
     """Write the PDF; any URL that is not a packaged asset stops the render with ScorecardError."""
     root = templates or resource_path("templates")
+    # Without libharfbuzz-subset, WeasyPrint subsets fonts with fontTools, which stamps each font with
+    # the current time unless SOURCE_DATE_EPOCH is set: fix it, so identical inputs stay identical bytes.
+    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
     try:
         HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=PackagedAssetsOnly(root)).write_pdf(target)
     except RefusedURL as refused:
@@ -82,6 +107,42 @@ def html_to_pdf(html: str, target: Path, templates: Path | None = None) -> None:
 
 
 # --- view models: what each template needs, derived from the metrics document only ----------------
+
+
+# Customer-supplied text, by the document key that holds it, and the most characters a page shows of it.
+# metrics.json and metrics.csv keep every value whole; the PDF shows at most this much (a 10,000-character
+# word in a table cell takes WeasyPrint's line breaking minutes).
+DISPLAYED_TEXT = {
+    "segment": 60, "name": 80, "customer_id": 40, "referrer_name": 80, "referrer_id": 40, "referred_name": 80,
+    "referred_customer_id": 40, "note": 280, "kind": 40, "main_cost_kind": 40, "company_name": 80, "segment_by": 40,
+}  # fmt: skip
+_ISOLATES = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069"))  # LRI, RLI, FSI, PDI
+_BIDI_SENSITIVE = frozenset({"R", "AL", "AN", "LRE", "LRO", "RLE", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI"})
+
+
+def displayed(text: str, limit: int) -> str:
+    """Customer text as a page shows it: cut to `limit` characters, and, when it holds right-to-left
+    letters or direction controls (U+202E…), wrapped in a first-strong isolate (U+2068 … U+2069) so it
+    can never reorder the text around it — the page header's period included. Isolates inside the text
+    are dropped first, so it cannot close ours early."""
+    text = text.translate(_ISOLATES)
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + "…"
+    if any(unicodedata.bidirectional(character) in _BIDI_SENSITIVE for character in text):
+        text = "\u2068" + text + "\u2069"
+    return text
+
+
+def for_display(value):
+    """A copy of (part of) the metrics document with every customer-supplied text `displayed`."""
+    if isinstance(value, dict):
+        return {
+            key: displayed(item, DISPLAYED_TEXT[key]) if key in DISPLAYED_TEXT and isinstance(item, str) else for_display(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [for_display(item) for item in value]
+    return value
 
 
 def _period_title(document: dict) -> str:
@@ -140,8 +201,10 @@ def targets(card: dict, configured: dict, numbers: formatting.Numbers) -> list[d
     return lights
 
 
-def _logo(path: str | None) -> str | None:
-    """The configured logo as a data: URI (the renderer fetches nothing from disk or network)."""
+def check_logo(path: str | None) -> bytes | None:
+    """The configured logo's bytes, checked: it exists, is at most 2 MB, and, for an SVG, is plain XML
+    that refers to nothing outside itself. An SVG with a DTD or entities (XXE), an http/file link, an
+    @import or a url() to anything but itself stops the build with ScorecardError: reports never fetch."""
     if path is None:
         return None
     file = Path(path)
@@ -149,8 +212,51 @@ def _logo(path: str | None) -> str | None:
         raise ScorecardError(f"logo file {file} does not exist; fix [report] logo in the config")
     if file.stat().st_size > 2_000_000:
         raise ScorecardError(f"logo file {file} is larger than 2 MB; use a smaller image")
-    kind = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}[file.suffix.lower()]
-    return f"data:{kind};base64," + base64.b64encode(file.read_bytes()).decode("ascii")
+    data = file.read_bytes()
+    if file.suffix.lower() == ".svg":
+        reference = _svg_outside_reference(data)
+        if reference:
+            raise ScorecardError(
+                f"logo file {file} {reference}; a report never fetches anything, so this logo stops the build. "
+                "Embed images in the SVG as data: URIs (no DTD, no @import), or use a PNG"
+            )
+    return data
+
+
+_CSS_REFERENCE = re.compile(r"@import|url\(\s*['\"]?\s*([^'\")\s]*)", re.IGNORECASE)
+
+
+def _inside(reference: str) -> bool:
+    return reference.startswith(("#", "data:"))
+
+
+def _svg_outside_reference(data: bytes) -> str | None:
+    """What in an SVG points outside it (or cannot be checked), in words; None when nothing does."""
+    if re.search(rb"<!(DOCTYPE|ENTITY)", data, re.IGNORECASE):
+        return "declares a DTD or entities (which can read other files)"
+    try:
+        root = ElementTree.fromstring(data)
+    except ElementTree.ParseError:
+        return "is not a well-formed SVG file"
+    for element in root.iter():
+        for name, value in element.attrib.items():
+            if name.rsplit("}", 1)[-1] in ("href", "src") and not _inside(value.strip()):
+                return f"refers to {excerpt(value.strip(), 60)}"
+        for text in [*element.attrib.values(), element.text or ""]:
+            for match in _CSS_REFERENCE.finditer(text):
+                target = "@import" if match.group(0).lower() == "@import" else match.group(1) or ""
+                if target == "@import" or not _inside(target):
+                    return f"refers to {excerpt(target, 60)}"
+    return None
+
+
+def _logo(path: str | None) -> str | None:
+    """The configured logo as a data: URI (the renderer fetches nothing from disk or network)."""
+    data = check_logo(path)
+    if data is None:
+        return None
+    kind = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".svg": "image/svg+xml"}[Path(path).suffix.lower()]
+    return f"data:{kind};base64," + base64.b64encode(data).decode("ascii")
 
 
 def _tone(value) -> str:
@@ -257,6 +363,7 @@ def _common(document: dict, company: str) -> dict:
 
 
 def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: jinja2.Environment) -> str:
+    document, card = for_display(document), for_display(card)
     company = document["settings"]["company_name"]
     numbers = formatting.Numbers.for_document(document)
     scope_title = card["segment"] if card["segment"] is not None else "Company"
@@ -443,6 +550,7 @@ def comparison(document: dict) -> list[dict]:
 
 
 def board_pack_html(document: dict, env: jinja2.Environment) -> str:
+    document = for_display(document)
     company = document["settings"]["company_name"]
     company_card = document["scorecards"][0]
     context = _common(document, company) | {
@@ -470,6 +578,7 @@ def _summary_css(env: jinja2.Environment) -> Markup:
 def summary_html(document: dict, card: dict, chart_svgs: dict[str, str], env: jinja2.Environment) -> str:
     """A scorecard's headline (tiles, narrative, bridges) as one HTML file, from the same view models
     and partials as the PDF. `chart_svgs` are the charts as SVG text; they are inlined, sanitised."""
+    document, card = for_display(document), for_display(card)
     company = document["settings"]["company_name"]
     numbers = formatting.Numbers.for_document(document)
     scope_title = card["segment"] if card["segment"] is not None else "Company"
@@ -498,6 +607,7 @@ def summary_html(document: dict, card: dict, chart_svgs: dict[str, str], env: ji
 
 def board_pack_summary_html(document: dict, env: jinja2.Environment) -> str:
     """The board pack's headline: the company's tiles and the segments compared."""
+    document = for_display(document)
     company = document["settings"]["company_name"]
     numbers = formatting.Numbers.for_document(document)
     company_card = document["scorecards"][0]
@@ -519,6 +629,7 @@ def board_pack_summary_html(document: dict, env: jinja2.Environment) -> str:
 def summary_text(document: dict, card: dict | None) -> str:
     """The plain-text twin of an HTML summary (the text part of an email): the same view models.
     `card` None: the board pack's summary."""
+    document, card = for_display(document), for_display(card)
     numbers = formatting.Numbers.for_document(document)
     company = document["settings"]["company_name"]
     board_pack = card is None

@@ -8,6 +8,7 @@ from decimal import Decimal, InvalidOperation
 from .errors import UsageError
 
 NUMBER_FORMATS = ("1,234.56", "1.234,56", "1 234,56")
+MAX_WINDOW_DAYS = 3660
 
 
 @dataclass(frozen=True)
@@ -49,8 +50,8 @@ class Settings:
     targets: Targets = field(default_factory=Targets)
 
     def __post_init__(self) -> None:
-        if self.window_days < 1:
-            raise UsageError(f"--window-days must be a positive number of days, got {self.window_days}")
+        if not 1 <= self.window_days <= MAX_WINDOW_DAYS:
+            raise UsageError(f"--window-days must be a number of days from 1 to {MAX_WINDOW_DAYS} (ten years), got {self.window_days}")
         if not Decimal("0") <= self.change_threshold < Decimal("10"):
             raise UsageError(f"--change-threshold must be a fraction like 0.10, got {self.change_threshold}")
         core, top = self.tier_quantiles

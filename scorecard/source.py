@@ -10,12 +10,13 @@ checking happen in the SQL staging models and in validation.py, never here.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from .errors import DataError, UsageError
+from .errors import DataError, UsageError, excerpt, listing
 from .resources import resource_path
 from .urls import is_url, without_password
 
@@ -33,6 +34,12 @@ OPTIONAL_COLUMNS = {
 }
 TABLES = tuple(REQUIRED_COLUMNS)
 OPTIONAL_TABLES = ("referrals", "costs")
+# The 0-based row number a loader that reads lazily (a view, not a table) adds to its `src_<table>`.
+ROW_NUMBER = "row number (added by scorecard)"
+# The longest text value read: longer ones are cut to MAX_TEXT + 1 characters as they are read, and
+# validation names them. Compressed files (Parquet dictionaries, DuckDB) can hold one long value for
+# thousands of rows in a few KB; copied row by row it once took a 76 KB file to 9 GB of memory.
+MAX_TEXT = 16_384
 
 # Columns with a type of their own. A natively typed source column (Parquet, DuckDB) arrives ready in
 # `<column>_value`, skipping a round trip through text; text (CSV) arrives in `<column>` for the staging
@@ -48,7 +55,6 @@ TYPED_COLUMNS = {
     ("costs", "amount"): "money",
 }
 _TARGET_TYPE = {"date": "date", "money": "decimal(18, 2)", "fraction": "decimal(9, 6)"}
-_NUMERIC = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER")
 
 
 @dataclass
@@ -175,7 +181,10 @@ def load_source(con: duckdb.DuckDBPyConnection, source: Source, segment_by: str)
 
 def _typed_value(source_type: str | None, kind: str, column: str) -> str | None:
     """SQL for the ready value of a natively typed column, or None when it must be parsed from text.
-    An instant (a zoned timestamp) is dated in the report time zone, as its text would be."""
+    An instant (a zoned timestamp) is dated in the report time zone, as its text would be. Numbers take the
+    typed way only when the conversion can neither round nor overflow; any other number (a DOUBLE — NaN,
+    Inf, 1e17 —, a BIGINT or HUGEINT, a DECIMAL with more digits) goes the text way, where it is read,
+    rounded and reported exactly like the same value in a CSV file."""
     quoted = quote_identifier(column)
     if kind == "date" and source_type == "DATE":
         return quoted
@@ -183,9 +192,22 @@ def _typed_value(source_type: str | None, kind: str, column: str) -> str | None:
         return f"cast(timezone((select time_zone from run_settings), {quoted}) as date)"
     if kind == "date" and source_type in ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
         return f"cast({quoted} as date)"
-    if kind in ("money", "fraction") and source_type and source_type.startswith(_NUMERIC):
-        return f"try_cast({quoted} as {_TARGET_TYPE[kind]})"
+    if kind in ("money", "fraction") and source_type and _converts_exactly(source_type, kind):
+        return f"cast({quoted} as {_TARGET_TYPE[kind]})"
     return None
+
+
+# (integer digits, decimals) of each numeric target type, and the digits of the small integer types.
+_TARGET_DIGITS = {"money": (16, 2), "fraction": (3, 6)}
+_INTEGER_DIGITS = {"TINYINT": 3, "UTINYINT": 3, "SMALLINT": 5, "USMALLINT": 5, "INTEGER": 10, "UINTEGER": 10}
+
+
+def _converts_exactly(source_type: str, kind: str) -> bool:
+    integer_digits, decimals = _TARGET_DIGITS[kind]
+    if match := re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", source_type):
+        precision, scale = int(match.group(1)), int(match.group(2))
+        return scale <= decimals and precision - scale <= integer_digits
+    return _INTEGER_DIGITS.get(source_type, integer_digits + 1) <= integer_digits
 
 
 def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: str) -> list[str]:
@@ -193,16 +215,25 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
     described = con.execute(f"describe src_{table.name}").fetchall()
     types = {row[0]: row[1] for row in described}
     columns = [row[0] for row in described]
-    # Parquet views number their rows themselves; tables (CSV, DuckDB) use the insertion order.
-    row_number = "file_row_number + 1" if "file_row_number" in columns else "rowid + 1"
-    columns = [c for c in columns if c != "file_row_number"]
+    # Lazily read sources (Parquet views) carry their row numbers as ROW_NUMBER; tables (CSV, DuckDB)
+    # use the insertion order, rowid — after moving aside a column of the file's own named rowid, which
+    # would hide it. Any other column name is harmless: only the contract's columns are selected by name.
+    renamed = {}
+    if ROW_NUMBER in columns:
+        row_number = f"{quote_identifier(ROW_NUMBER)} + 1"
+        columns.remove(ROW_NUMBER)
+    else:
+        row_number = "rowid + 1"
+        for column in [c for c in columns if c.lower() == "rowid"]:
+            renamed[column] = f"{column} (moved aside by scorecard)"
+            con.execute(f"alter table src_{table.name} rename column {quote_identifier(column)} to {quote_identifier(renamed[column])}")
     table.columns = columns
     table.rows = con.execute(f"select count(*) from src_{table.name}").fetchone()[0]
     problems = []
     for column in REQUIRED_COLUMNS[table.name]:
         if column not in columns:
             hint = next((c for c in columns if c.strip().lower() == column), None)
-            fix = f"rename column {hint!r} to {column!r}" if hint else f"add a {column!r} column"
+            fix = f"rename column {excerpt(hint)} to {column!r}" if hint else f"add a {column!r} column"
             problems.append(f"{table.location}: required column {column!r} is missing; {fix}")
     selected = []
     for column in REQUIRED_COLUMNS[table.name] + OPTIONAL_COLUMNS[table.name]:
@@ -211,23 +242,32 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
         if ready:
             selected += [f"null::varchar as {column}", f"{ready} as {column}_value"]
         else:
-            selected.append(f"{quote_identifier(column)} as {column}" if column in columns else f"null::varchar as {column}")
+            selected.append(f"{capped_text(column, types.get(column))} as {column}" if column in columns else f"null::varchar as {column}")
             if kind:
                 selected.append(f"null::{_TARGET_TYPE[kind]} as {column}_value")
     if table.name == "customers":
         if segment_by in columns:
-            selected.append(f"{quote_identifier(segment_by)} as segment_value")
+            selected.append(f"{capped_text(renamed.get(segment_by, segment_by), types.get(segment_by))} as segment_value")
         elif segment_by == "segment":
             selected.append("null::varchar as segment_value")  # no segments: everyone is "Unassigned"
-        else:
-            choices = ", ".join(c for c in columns if c not in REQUIRED_COLUMNS["customers"])
-            problems.append(
-                f"{table.location}: --segment-by column {segment_by!r} does not exist; choose one of: {choices or '(no other columns)'}"
+        else:  # the option names a column that is not there: a usage error (exit 2)
+            choices = listing(c for c in columns if c not in REQUIRED_COLUMNS["customers"])
+            raise UsageError(
+                f"{table.location}: --segment-by column {excerpt(segment_by)} does not exist; choose one of: {choices or '(no other columns)'}"
             )
     if problems:
         return problems
     con.execute(f"create view raw_{table.name} as select {row_number} as _row, {', '.join(selected)} from src_{table.name}")
     return []
+
+
+def capped_text(column: str, source_type: str | None) -> str:
+    """SQL for a column, a text one cut to MAX_TEXT + 1 characters (strlen is cheap: most values skip the
+    cut). Loaders that copy a source use it too, so a long value is never copied whole."""
+    quoted = quote_identifier(column)
+    if source_type != "VARCHAR":
+        return quoted
+    return f"case when strlen({quoted}) > {MAX_TEXT} then left({quoted}, {MAX_TEXT + 1}) else {quoted} end"
 
 
 def _create_empty(con: duckdb.DuckDBPyConnection, table: str) -> None:

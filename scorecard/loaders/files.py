@@ -8,9 +8,9 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import DataError
+from ..errors import DataError, excerpt
 from ..outputs import sha256_file
-from ..source import OPTIONAL_TABLES, TABLES, InputTable, Loader, Source, sql_string
+from ..source import OPTIONAL_TABLES, ROW_NUMBER, TABLES, InputTable, Loader, Source, quote_identifier, sql_string
 
 FILE_SUFFIXES = (".csv", ".parquet")
 
@@ -56,6 +56,8 @@ def _csv_header(path: Path) -> list[str]:
             header = next(csv.reader(handle), None)
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text CSV file; export it as CSV (UTF-8) with a header line") from None
+    except csv.Error:  # e.g. a header field longer than the csv module's limit (128 KB)
+        raise DataError(f"{path}: the header line cannot be read (a column name is longer than 128 KB?); fix the header line") from None
     if not header or not any(column.strip() for column in header):
         raise DataError(f"{path}: the file is empty; it needs a header line naming the columns")
     if len(header) == 1:
@@ -69,7 +71,7 @@ def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
     header = _csv_header(path)
     if len(set(header)) != len(header):
         duplicated = sorted({column for column in header if header.count(column) > 1})
-        raise DataError(f"{path}: column {duplicated[0]!r} appears twice in the header; give each column one name")
+        raise DataError(f"{path}: column {excerpt(duplicated[0])} appears twice in the header; give each column one name")
     # We own the contract, so nothing is sniffed: delimiter, quoting, header and types are explicit and
     # every column is read as text, to be typed (with row-level error messages) by the staging models.
     columns = {name: "VARCHAR" for name in header}
@@ -92,6 +94,8 @@ def _csv_problem(message: str) -> str:
     where = f"line {line.group(1)}" if line else "a line"
     if counts:
         return f"{where} has {counts.group(2)} fields where the header has {counts.group(1)}; check for unbalanced quotes or stray commas"
+    if "Maximum line size" in message:
+        return f"{where} is longer than 2,000,000 bytes; check for a stray double quote, or shorten the values on it"
     if "unterminated quote" in message:
         return f"{where}: a quoted value is never closed; check for a stray double quote"
     # Otherwise DuckDB's own sentence: the paragraph just before its list of "Possible fixes".
@@ -102,9 +106,17 @@ def _csv_problem(message: str) -> str:
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
     # A view, not a copy: Parquet is typed and columnar already, and the staging models read it once.
-    # (A view cannot take a bound parameter, hence the quoted path.)
+    # (A view cannot take a bound parameter, hence the quoted path.) Its rows are numbered by DuckDB's
+    # file_row_number, renamed to ROW_NUMBER; a file with a column of either name is copied instead, and
+    # numbered by insertion order like a CSV file, so no column name can clash.
     try:
-        con.execute("select * from read_parquet(?) limit 0", [str(path)])
-        con.execute(f"create view src_{table} as select * from read_parquet({sql_string(str(path))}, file_row_number=true)")
+        columns = [row[0] for row in con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()]
+        if "file_row_number" in columns or ROW_NUMBER in columns:
+            con.execute(f"create table src_{table} as select * from read_parquet(?)", [str(path)])
+        else:
+            con.execute(
+                f"create view src_{table} as select * rename (file_row_number as {quote_identifier(ROW_NUMBER)}) "
+                f"from read_parquet({sql_string(str(path))}, file_row_number=true)"
+            )
     except duckdb.Error:
         raise DataError(f"{path}: not a readable Parquet file; re-export it as Parquet or CSV") from None

@@ -35,8 +35,9 @@ class Manifest:
 
     def write(self, context: BuildContext, staging: Path) -> list[str]:
         document = context.document
-        files = sorted(p.name for p in staging.iterdir() if p.name != MANIFEST)
+        files = [name for name in outputs.staged_files(staging) if name != MANIFEST]
         manifest = {
+            "generator": outputs.GENERATOR,
             "status": "success",
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "period": document["period"],
