@@ -1,30 +1,26 @@
-"""`scorecard build`: metrics → one PDF per scorecard, a board pack, metrics.json/.csv and a manifest,
-published atomically into `<out>/<period label>/`."""
+"""`scorecard build`: metrics → the output writers (PDF per scorecard, board pack, HTML summaries,
+metrics.json/.csv, manifest; see scorecard/writers/), published atomically into `<out>/<period label>/`."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import multiprocessing
 import os
-import platform
-import re
-import shutil
-import sys
+import signal
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from importlib import metadata
+from datetime import date
 from pathlib import Path
 
-from . import __version__, engine, metrics, outputs, render
-from .errors import UsageError
+from . import engine, metrics, outputs, render
+from .errors import Interrupted, UsageError, excerpt, listing
 from .settings import Settings
 from .source import Source
-
-DEPENDENCIES = ("duckdb", "weasyprint", "altair", "vl-convert-python", "jinja2", "typer", "pypdf", "babel")
+from .writers import BuildContext, Scorecard, Writer, default_writers
+from .writers.manifest import versions
 
 
 @dataclass
@@ -50,154 +46,9 @@ class BuildReport:
     document: dict | None = None
 
 
-def _render_scorecard(document: dict, index: int, target: Path) -> float:
-    """One scorecard to one PDF. Runs in a worker process; returns seconds spent."""
-    started = time.perf_counter()
-    card = document["scorecards"][index]
-    env = render.environment()
-    html = render.scorecard_html(document, card, render.scorecard_charts(document, card), env)
-    render.html_to_pdf(html, target)
-    return time.perf_counter() - started
-
-
-def _render_all(document: dict, jobs: list[tuple[int, Path]], processes: int, progress=None) -> dict[int, float]:
-    seconds: dict[int, float] = {}
-
-    def tick(target: Path) -> None:
-        if progress:
-            progress("render", len(seconds), len(jobs), target.name)
-
-    if processes <= 1 or len(jobs) < 3:
-        for index, target in jobs:
-            seconds[index] = _render_scorecard(document, index, target)
-            tick(target)
-        return seconds
-    # spawn, not fork (fork-based workers have crashed WeasyPrint upstream). No max_tasks_per_child:
-    # on Python 3.11 a pool that recycles its workers can hang for good once they exit (seen here after
-    # 2 × 8 scorecards); WeasyPrint's memory stays flat over many documents anyway.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=processes, mp_context=context) as pool:
-        futures = {pool.submit(_render_scorecard, document, index, target): (index, target) for index, target in jobs}
-        for future in as_completed(futures):
-            index, target = futures[future]
-            seconds[index] = future.result()
-            tick(target)
-    return seconds
-
-
-def _contents(pdfs: list[tuple[str, Path]]) -> list[dict]:
-    """Per scorecard PDF: its title in the pack, pages, and its sections (bookmarks) by page."""
-    from pypdf import PdfReader
-
-    contents = []
-    for number, (title, path) in enumerate(pdfs, start=1):
-        reader = PdfReader(path)
-        sections = []
-
-        def walk(items, reader=reader, sections=sections):
-            for item in items:
-                if isinstance(item, list):
-                    walk(item)
-                elif item.title and not item.title.endswith("customers gained versus lost"):
-                    sections.append({"title": item.title, "page": reader.get_destination_page_number(item)})
-
-        walk(reader.outline)
-        contents.append({"title": title, "anchor": f"scorecard-{number}", "pages": len(reader.pages), "sections": sections, "path": path})
-    return contents
-
-
-_TEXT_BLOCK = re.compile(rb"\nBT\n1 0 0 -1 ([0-9.]+) ([0-9.]+) Tm\n.*?\nET(?=\n|$)", re.S)
-
-
-def _without_page_number(content: bytes, mediabox) -> bytes:
-    """The scorecard page's content without its own "Page x of y": WeasyPrint draws each margin box as a
-    text block positioned in CSS pixels (y downwards); the page number is the one in the bottom margin's
-    right half. The pack prints its own number there instead."""
-    width, height = float(mediabox.width) / 0.75, float(mediabox.height) / 0.75  # points → CSS pixels
-    bottom_margin = 14 / 25.4 * 96  # 14 mm, as the stylesheet's @page margin
-
-    def drop(block: re.Match) -> bytes:
-        x, y = float(block.group(1)), float(block.group(2))
-        return b"" if y > height - bottom_margin and x > width / 2 else block.group(0)
-
-    return _TEXT_BLOCK.sub(drop, content)
-
-
-def _lay_under(writer, page, underneath) -> None:
-    """Draw page `underneath` (from another PDF) beneath the content of `page`: it becomes a form XObject of
-    the writer, so its resources keep their own names and no content stream is parsed or rewritten."""
-    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
-
-    form = DecodedStreamObject()
-    contents = underneath.get_contents()
-    form.set_data(_without_page_number(contents.get_data(), underneath.mediabox) if contents is not None else b"")
-    form[NameObject("/Type")] = NameObject("/XObject")
-    form[NameObject("/Subtype")] = NameObject("/Form")
-    form[NameObject("/BBox")] = ArrayObject(underneath.mediabox)
-    form[NameObject("/Resources")] = underneath["/Resources"].get_object().clone(writer)
-    form_reference = writer._add_object(form.flate_encode())
-
-    # The pack's pages share one resource dictionary: each gets its own, naming its own scorecard page.
-    resources = DictionaryObject(page["/Resources"].get_object())
-    xobjects = DictionaryObject(resources["/XObject"].get_object()) if "/XObject" in resources else DictionaryObject()
-    xobjects[NameObject("/ScorecardPage")] = form_reference
-    resources[NameObject("/XObject")] = xobjects
-    page[NameObject("/Resources")] = resources
-    drawing = DecodedStreamObject()
-    drawing.set_data(b"q /ScorecardPage Do Q\n")
-    existing = page["/Contents"]
-    existing = list(existing.get_object()) if isinstance(existing.get_object(), ArrayObject) else [existing]
-    page[NameObject("/Contents")] = ArrayObject([writer._add_object(drawing), *existing])
-
-
-def _board_pack(document: dict, pdfs: list[tuple[str, Path]], target: Path) -> None:
-    """One PDF: cover (the company's story and the segments compared), contents with page numbers and
-    links, then every scorecard, numbered "Page x of y" across the pack.
-
-    The scorecards are not rendered again: the pack is rendered once with a blank page per scorecard
-    page, carrying only the pack's page number (over the scorecard's own); each finished scorecard page
-    is then laid under its blank."""
-    import io
-
-    from pypdf import PdfReader, PdfWriter
-    from pypdf.generic import ArrayObject, ByteStringObject
-
-    contents = _contents(pdfs)
-    front = io.BytesIO()
-    render.html_to_pdf(render.board_pack_html(document, render.environment(), contents), front)
-    writer = PdfWriter(clone_from=PdfReader(front))
-    first = len(writer.pages) - sum(entry["pages"] for entry in contents)
-    for entry in contents:
-        reader = PdfReader(entry["path"])
-        for offset, page in enumerate(reader.pages):
-            _lay_under(writer, writer.pages[first + offset], page)
-        first += entry["pages"]
-    writer.add_metadata(
-        {
-            "/Title": f"{document['settings']['company_name']} · customer scorecards · {document['period']['label']}",
-            "/Author": document["settings"]["company_name"],
-        }
-    )
-    # A fixed document id, so identical inputs give identical bytes.
-    seed = hashlib.sha256(metrics.to_json(document).encode("utf-8")).digest()[:16]
-    writer._ID = ArrayObject([ByteStringObject(seed), ByteStringObject(seed)])
-    with target.open("wb") as handle:
-        writer.write(handle)
-
-
-def _versions() -> dict[str, str]:
-    versions = {"scorecard": __version__, "python": platform.python_version()}
-    for name in DEPENDENCIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "not installed"
-    return versions
-
-
-def _fingerprint(metrics_json: str, pdf_names: dict) -> str:
-    """What the outputs depend on: the figures, which PDFs, and the tool and library versions."""
-    parts = [metrics_json, repr(sorted(pdf_names.values())), repr(sorted(_versions().items()))]
+def _fingerprint(metrics_json: str, planned: list[str]) -> str:
+    """What the outputs depend on: the figures, which files the writers make, and the tool and library versions."""
+    parts = [metrics_json, repr(sorted(planned)), repr(sorted(versions().items()))]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()
 
 
@@ -217,7 +68,34 @@ def _unchanged(folder: Path, fingerprint: str) -> bool:
     )
 
 
-def build(source: Source, period_text: str, settings: Settings, options: BuildOptions) -> BuildReport:
+@contextlib.contextmanager
+def _terminate_cleanly():
+    """SIGTERM (systemd stopping the unit, `kill`) becomes Interrupted: render workers are stopped, the
+    staging folder is removed, nothing is published, and the CLI exits with 143. A second SIGTERM during
+    that cleanup is ignored; SIGKILL cannot be caught, but workers die with the build (writers/pdf.py)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Interrupted("the build was stopped (SIGTERM); nothing was published and the previous outputs are as they were")
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def build(source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None = None) -> BuildReport:
+    with _terminate_cleanly():
+        return _build(source, period_text, settings, options, writers)
+
+
+def _build(source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None) -> BuildReport:
+    render.check_fonts()
+    render.check_logo(settings.logo)
     started = time.perf_counter()
     result = engine.compute(
         source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress
@@ -231,59 +109,37 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
     if options.segments:
         unknown = [name for name in options.segments if name not in known]
         if unknown:
-            raise UsageError(f"no segment named {unknown[0]!r}; segments in the data: {', '.join(known)}")
+            raise UsageError(f"no segment named {excerpt(unknown[0])}; segments in the data: {listing(known)}")
     wanted = [None] + [name for name in known if not options.segments or name in options.segments]
     pdf_names = outputs.scorecard_file_names(label, wanted)
-    board_pack_name = f"board-pack-{label}.pdf"
-    metrics_json = metrics.to_json(document)
-    fingerprint = _fingerprint(metrics_json, pdf_names)
+    index_of = {card["segment"]: index for index, card in enumerate(cards)}
+    writers = default_writers() if writers is None else writers
+    context = BuildContext(
+        document=document,
+        metrics_json=metrics.to_json(document),
+        label=label,
+        scorecards=[Scorecard(segment, index_of[segment], pdf_names[segment].removesuffix(".pdf")) for segment in wanted],
+        source=source,
+        jobs=options.jobs or min(4, os.cpu_count() or 1),
+        progress=options.progress,
+        metrics_seconds=metrics_seconds,
+    )
+    context.fingerprint = _fingerprint(context.metrics_json, [name for writer in writers for name in writer.names(context)])
 
     out = options.out.expanduser().resolve()
-    with outputs.output_lock(out, wait=options.wait):
+    with outputs.os_errors_explained(out), outputs.output_lock(out, wait=options.wait):
         outputs.recover(out, label)
         final = out / label
-        if not options.force and _unchanged(final, fingerprint):
+        outputs.check_replaceable(final)
+        if not options.force and _unchanged(final, context.fingerprint):
             return BuildReport(final, [], {}, metrics_seconds, time.perf_counter() - started, skipped=True, document=document)
         staging = outputs.new_staging_folder(out, label)
         try:
-            index_of = {card["segment"]: index for index, card in enumerate(cards)}
-            jobs = [(index_of[segment], staging / pdf_names[segment]) for segment in wanted]
-            processes = options.jobs or min(4, os.cpu_count() or 1)
-            seconds = _render_all(document, jobs, processes, options.progress)
-            render_seconds = {pdf_names[cards[index]["segment"]]: value for index, value in seconds.items()}
-
-            in_pack_order = [None] + [row["name"] for row in render.comparison(document) if not row["is_company"] and row["name"] in wanted]
-            pdfs = [("Company" if s is None else s, staging / pdf_names[s]) for s in in_pack_order]
-            pack_started = time.perf_counter()
-            _board_pack(document, pdfs, staging / board_pack_name)
-            render_seconds[board_pack_name] = time.perf_counter() - pack_started
-
-            (staging / "metrics.json").write_text(metrics_json, encoding="utf-8")
-            (staging / "metrics.csv").write_text(metrics.to_csv(document), encoding="utf-8")
-            files = sorted(p.name for p in staging.iterdir())
-            manifest = {
-                "status": "success",
-                "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "period": document["period"],
-                "data_through": document["data_through"],
-                "source": document["source"],
-                "inputs": [
-                    {"table": t.name, "location": t.location, "format": t.format, "sha256": t.sha256, "rows": t.rows}
-                    for t in source.tables.values()
-                ],
-                "settings": document["settings"],
-                "versions": _versions(),
-                "fingerprint": fingerprint,
-                "files": [
-                    {"name": name, "sha256": outputs.sha256_file(staging / name), "bytes": (staging / name).stat().st_size}
-                    for name in files
-                ],
-                "timings_seconds": {"metrics": round(metrics_seconds, 3), **{k: round(v, 3) for k, v in render_seconds.items()}},
-                "command": " ".join(["scorecard"] + sys.argv[1:]) if sys.argv else "scorecard",
-            }
-            outputs.write_json(staging / "manifest.json", manifest)
+            files: list[str] = []
+            for writer in writers:
+                files += writer.write(context, staging)
             final = outputs.publish(staging, out, label)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            outputs.discard(staging)
             raise
-    return BuildReport(final, files + ["manifest.json"], render_seconds, metrics_seconds, time.perf_counter() - started, document=document)
+    return BuildReport(final, sorted(files), dict(context.timings), metrics_seconds, time.perf_counter() - started, document=document)

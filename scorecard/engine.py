@@ -6,7 +6,9 @@ stage and check it, resolve the period against the data, run the remaining model
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -15,10 +17,11 @@ from pathlib import Path
 
 import duckdb
 
-from . import metrics, validation
-from .errors import DataError, ScorecardError, StaleDataError, UsageError
-from .models import INPUT_TABLES, ModelRunner, Progress
-from .periods import Period, parse_period
+from . import metrics, risk, validation
+from .errors import DataError, ScorecardError, StaleDataError, UsageError, excerpt
+from .formatting import plural
+from .models import INPUT_TABLES, PERIOD_TABLES, ModelRunner, Progress
+from .periods import Period, cohort_periods, parse_period
 from .settings import Settings
 from .source import Source, load_source
 
@@ -38,10 +41,21 @@ def _spill_folder() -> Path:
     return Path(tempfile.gettempdir()) / f"scorecard-duckdb-{os.getpid()}"
 
 
+DEFAULT_MEMORY_LIMIT = 8 * 2**30  # at most; and at most half of what DuckDB sees (RAM, or the cgroup's limit)
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _bytes(size: str) -> int | None:
+    """'18.7 GiB' (DuckDB's way of writing a size) → bytes."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?i?B)\s*", size, re.IGNORECASE)
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()]) if match else None
+
+
 def connect() -> duckdb.DuckDBPyConnection:
     """A private in-memory database; spills go to an absolute temp folder (cron has no sensible cwd).
-    $SCORECARD_THREADS and $SCORECARD_MEMORY_LIMIT (e.g. 4GB) override DuckDB's defaults (all cores,
-    80 % of RAM) on shared machines."""
+    DuckDB may use half the memory it sees (80 % is its own default), at most 8 GiB, so one build never
+    starves a shared machine; beyond that it spills to disk, or stops with a clear error.
+    $SCORECARD_THREADS and $SCORECARD_MEMORY_LIMIT (e.g. 4GB) override the defaults (all cores, that limit)."""
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     con.execute("set temp_directory = ?", [str(_spill_folder())])
     con.execute("set TimeZone = 'UTC'")
@@ -51,15 +65,39 @@ def connect() -> duckdb.DuckDBPyConnection:
             con.execute("set threads = ?", [int(os.environ["SCORECARD_THREADS"])])
         if os.environ.get("SCORECARD_MEMORY_LIMIT"):
             con.execute("set memory_limit = ?", [os.environ["SCORECARD_MEMORY_LIMIT"]])
+        else:
+            [(duckdb_default,)] = con.execute("select current_setting('memory_limit')").fetchall()
+            seen = _bytes(duckdb_default)
+            limit = min(DEFAULT_MEMORY_LIMIT, int(seen / 0.8 / 2)) if seen else DEFAULT_MEMORY_LIMIT
+            con.execute("set memory_limit = ?", [f"{limit // 2**20}MiB"])
     except (ValueError, duckdb.Error):
         raise UsageError("SCORECARD_THREADS must be a whole number and SCORECARD_MEMORY_LIMIT a size like 4GB") from None
     return con
 
 
+@contextlib.contextmanager
+def _within_memory(con: duckdb.DuckDBPyConnection):
+    """DuckDB running out of its memory limit becomes a one-line error saying what to do."""
+    try:
+        yield
+    except duckdb.OutOfMemoryException:
+        raise ScorecardError(
+            f"the data needs more memory than the limit of {_memory_limit(con)} (SCORECARD_MEMORY_LIMIT); raise it, "
+            "e.g. SCORECARD_MEMORY_LIMIT=16GB, or use fewer threads (SCORECARD_THREADS=1)"
+        ) from None
+
+
+def _memory_limit(con: duckdb.DuckDBPyConnection) -> str:
+    try:
+        return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+    except duckdb.Error:
+        return "DuckDB's memory limit"
+
+
 def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date) -> None:
     known_zone = con.execute("select count(*) from pg_timezone_names() where name = ?", [settings.time_zone]).fetchone()[0]
     if not known_zone:
-        raise UsageError(f"unknown time zone {settings.time_zone!r}; use an IANA name like 'Europe/Berlin' or 'UTC'")
+        raise UsageError(f"unknown time zone {excerpt(settings.time_zone)}; use an IANA name like 'Europe/Berlin' or 'UTC'")
     core_threshold, top_threshold = settings.tier_thresholds or (None, None)
     con.execute(
         """
@@ -67,12 +105,12 @@ def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_
             window_days integer, change_threshold decimal(9, 6), core_quantile decimal(9, 6),
             top_quantile decimal(9, 6), core_threshold decimal(18, 2), top_threshold decimal(18, 2),
             top_n integer, as_of date, time_zone varchar, gross_margin decimal(9, 6),
-            min_segment_customers integer
+            min_segment_customers integer, risk_threshold decimal(9, 6)
         )
         """
     )
     con.execute(
-        "insert into run_settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "insert into run_settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             settings.window_days,
             settings.change_threshold,
@@ -85,6 +123,7 @@ def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_
             settings.time_zone,
             settings.gross_margin,
             settings.min_segment_customers,
+            settings.risk_threshold,
         ],
     )
     # The segments that keep a scorecard of their own (empty: all of them).
@@ -120,17 +159,20 @@ def _create_run_periods(con: duckdb.DuckDBPyConnection, period: Period, trend_pe
     )
 
 
+def _create_run_cohort_periods(con: duckdb.DuckDBPyConnection, period: Period) -> None:
+    """The acquisition cohorts' periods (SPEC §3.11): the last 8 of the report's kind up to the reported one."""
+    con.execute("create table run_cohort_periods (cohort_index integer, label varchar, start_date date, end_date date)")
+    con.executemany(
+        "insert into run_cohort_periods values (?, ?, ?, ?)",
+        [(index, cohort.label, cohort.start, cohort.end) for index, cohort in enumerate(cohort_periods(period), start=1)],
+    )
+
+
 def _lock_down(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """From here on, SQL can read only the data source and write only its spill folder: no other file,
-    no network, no extension, and no way to change that back."""
-    data_folder = source.location if source.location.is_dir() else source.location.parent
-    # Symlinked files are checked at their real place, so their real folders are allowed too.
-    real_folders = {
-        Path(table.location.rsplit(":", 1)[0] if table.format == "duckdb" else table.location).resolve().parent
-        for table in source.tables.values()
-    }
-    allowed = sorted({str(data_folder) + os.sep, str(_spill_folder()) + os.sep} | {str(folder) + os.sep for folder in real_folders})
-    con.execute("set allowed_directories = ?", [allowed])
+    """From here on, SQL can read only what the source's loader still needs (files read in place) and
+    write only the spill folder: no other file, no network, no extension, and no way to change that back."""
+    folders = {str(path) + os.sep for path in source.loader.readable_paths(source)} | {str(_spill_folder()) + os.sep}
+    con.execute("set allowed_directories = ?", [sorted(folders)])
     con.execute("set enable_external_access = false")
     con.execute("set lock_configuration = true")
 
@@ -139,14 +181,14 @@ def prepare(
     con: duckdb.DuckDBPyConnection, source: Source, settings: Settings, as_of: date, progress: Progress | None = None
 ) -> tuple[ModelRunner, validation.DataQuality]:
     """Load, stage and check the source: everything that does not depend on the period."""
+    _create_run_settings(con, settings, as_of)  # first: the input views read the report time zone from it
     load_source(con, source, settings.segment_by)
     # Row order mattered only while reading files (CSV row numbers); the models never rely on it, and
     # DuckDB materialises faster and leaner without keeping it.
     con.execute("set preserve_insertion_order = false")
     _lock_down(con, source)
-    _create_run_settings(con, settings, as_of)
     runner = ModelRunner(con)
-    runner.run(available=set(INPUT_TABLES - {"run_periods"}), progress=progress)
+    runner.run(available=set(INPUT_TABLES - PERIOD_TABLES), progress=progress)
     validation.check_structure(con, source)
     quality = validation.summarise(con, source)
     return runner, quality
@@ -164,7 +206,7 @@ class Check:
 
 def check(source: Source, settings: Settings, *, as_of: date | None = None) -> Check:
     """Run every input check without computing metrics; raise DataError when the data is unusable."""
-    with connect() as con:
+    with connect() as con, _within_memory(con):
         _, quality = prepare(con, source, settings, as_of or date.today())
         validation.check_tolerance(quality, source, settings.max_excluded)
         currency = validation.reporting_currency(quality, source, settings.currency)
@@ -190,7 +232,7 @@ def compute(
 ) -> Result:
     """Run the whole metric engine and return the metrics document with what produced it."""
     as_of = as_of or today or date.today()
-    with connect() as con:
+    with connect() as con, _within_memory(con):
         return _compute(con, source, period_text, settings, as_of, require_fresh_days, progress)
 
 
@@ -218,10 +260,10 @@ def _compute(
             f"--require-fresh allows {require_fresh_days}. Check that the data export ran"
         )
     period = parse_period(period_text, fiscal_year_start=settings.fiscal_year_start, data_through=data_through, today=as_of)
-    if settings.window_days < period.nominal_days:
+    if settings.window_days < period.shortest_window:
         raise UsageError(
-            f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.nominal_days} days); "
-            f"use a window of at least {period.nominal_days} days"
+            f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.days} days); "
+            f"use a window of at least {period.shortest_window} days"
         )
     if period.start > data_through:
         raise DataError(
@@ -233,18 +275,34 @@ def _compute(
     has_margin = settings.gross_margin is not None or con.execute("select count(margin) from int_orders").fetchone()[0] > 0
     started = time.perf_counter()
     _create_run_periods(con, period, settings.trend_periods)
+    _create_run_cohort_periods(con, period)
     features = frozenset({"profitability"}) if has_costs and has_margin else frozenset()
-    runner.run(available=set(INPUT_TABLES), progress=progress, features=features)
+    runner.run(available=set(INPUT_TABLES - {"run_risk_models"}), progress=progress, features=features)
     timings["models"] = time.perf_counter() - started
+    # The at-risk models need the BG/NBD fits, which need the purchase histories the models just made.
+    started = time.perf_counter()
+    risk_models = risk.fit_models(con, period.start, period.end)
+    timings["risk_fits"] = time.perf_counter() - started
+    started = time.perf_counter()
+    runner.run(available=set(INPUT_TABLES), progress=progress, features=features)
+    timings["risk_models"] = time.perf_counter() - started
 
     document = metrics.build_document(
         con, period=period, data_through=data_through, settings=settings, quality=quality, source=source,
-        with_profitability=has_costs and has_margin, currency=validation.reporting_currency(quality, source, settings.currency),
+        with_profitability=has_costs and has_margin, risk_models=risk_models,
+        currency=validation.reporting_currency(quality, source, settings.currency),
     )  # fmt: skip
     if has_costs and not has_margin:
         document["notes"].append(
             "A costs table was given but no gross margin, so profitability is not shown: "
             "set --gross-margin (or [metrics] gross_margin), or add a margin column to the orders."
+        )
+    currency = document["settings"]["currency"]
+    for rounded in document["data_quality"]["rounded"]:
+        document["notes"].append(
+            f"{plural(rounded['rows'], 'amount')} in the {rounded['table']} table had more than two decimals and "
+            f"{'was' if rounded['rows'] == 1 else 'were'} rounded to the cent (half away from zero), changing their total by "
+            f"{rounded['amount']:+.2f}{' ' + currency if currency else ''}."
         )
     broken = metrics.check_invariants(document)
     if broken:  # a bug, never a data problem: refuse to publish figures that do not add up

@@ -220,5 +220,9 @@ def quality_report(check, currency: str | None = None) -> str:
             lines.append(f"  {item.table}: {plural_phrase(item.rows, item.reason)}{amount}")
     for item in ignored:
         lines.append(f"  {item.table}: {plural_phrase(item.rows, item.reason)}")
+    for item in (e for e in quality.exclusions if e.kind == "rounded"):
+        lines.append(
+            f"  {item.table}: {plural_phrase(item.rows, item.reason)}, changing their total by {money(item.amount, currency, signed=True, exact=True)}"
+        )
     lines += ["", f"Usable: yes. Data through {check.data_through}."]
     return "\n".join(lines)

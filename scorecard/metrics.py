@@ -6,9 +6,7 @@ Money is Decimal throughout and is written as a JSON number with exactly two dec
 from __future__ import annotations
 
 import copy
-import csv
 import hashlib
-import io
 import json
 import math
 from collections import defaultdict
@@ -17,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import duckdb
 
-from . import narrative
+from . import narrative, outlook
 
 SCHEMA_VERSION = 1
 CENT = Decimal("0.01")
@@ -38,7 +36,7 @@ OTHER_SEGMENTS = "Other segments"
 
 
 def money(value) -> Decimal:
-    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP) + 0  # + 0: never a "-0.00"
 
 
 def _rate(value) -> float | None:
@@ -192,7 +190,16 @@ def _segment_grouping(con, settings) -> dict:
 
 
 def build_document(
-    con, *, period, data_through: date, settings, quality, source, with_profitability: bool = False, currency: str | None = None
+    con,
+    *,
+    period,
+    data_through: date,
+    settings,
+    quality,
+    source,
+    with_profitability: bool = False,
+    risk_models: dict,
+    currency: str | None = None,
 ) -> dict:
     scorecard_rows = _rows(con, "select * from mart_scorecards order by scope, segment")
     headlines = defaultdict(dict)
@@ -209,6 +216,7 @@ def build_document(
     highlights = _by_scorecard(_rows(con, "select * from mart_referral_highlights order by scorecard, rank"))
     trend = _by_scorecard(_rows(con, "select * from mart_trend order by scorecard, period_index"))
     profitability = _profitability(con) if with_profitability else {}
+    forward = outlook.sections(con, risk_models, settings, has_closed_reason="closed_reason" in source.tables["customers"].columns)
 
     scorecards = []
     for row in scorecard_rows:
@@ -300,6 +308,7 @@ def build_document(
                 "narrative": [],  # written from the figures once the document is complete
                 "profitability": profitability.get(key),  # None without a costs table
             }
+            | forward[key]  # cohorts, at_risk, loss_reasons
         )
     # Company first, then segments by name (the query orders scope 'company' before 'segment').
     scorecards[0]["headline"]["segment_moved_most"] = _segment_moved_most(scorecards)
@@ -319,6 +328,7 @@ def build_document(
         "settings": settings.as_json() | {"company_name": settings.company_name or source.default_company_name, "currency": currency},
         "segment_grouping": _segment_grouping(con, settings),
         "scorecards": scorecards,
+        "risk_model": {name: model.as_json() for name, model in risk_models.items()},
         "data_quality": quality_document(quality, data_through),
         "notes": [],
     }
@@ -341,6 +351,12 @@ def quality_document(quality, data_through: date) -> dict:
             for e in quality.exclusions
             if e.kind == "ignored"
         ],
+        # Amounts given with more than two decimals, rounded to the cent; amount: the net change rounding made.
+        "rounded": [
+            {"table": e.table, "reason": e.reason, "rows": e.rows, "amount": money(e.amount)}
+            for e in quality.exclusions
+            if e.kind == "rounded"
+        ],
     }
 
 
@@ -353,7 +369,7 @@ def redact(document: dict) -> dict:
     """Replace every customer name by its pseudonym; notes (free text that may name people) are withheld."""
     document = copy.deepcopy(document)
     for card in document["scorecards"]:
-        for row in card["top_lost"] + card["top_decliners"]:
+        for row in card["top_lost"] + card["top_decliners"] + card["at_risk"]["customers"]:
             row["name"] = pseudonym(row["customer_id"])
         for highlight in card["referrals"]["highlights"]:
             highlight["referrer_name"] = pseudonym(highlight["referrer_id"])
@@ -417,14 +433,26 @@ def flatten(scorecard: dict) -> list[tuple[str, object]]:
             pairs += [(f"profitability.{name}.{key}", inner) for key, inner in value.items()]
         elif not isinstance(value, list):
             pairs.append((f"profitability.{name}", value))
-    return pairs
+    return pairs + outlook.flatten(scorecard)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """A text cell a spreadsheet will not run: one starting like a formula (= + - @ tab CR) gets a
+    leading apostrophe, as OWASP recommends against CSV injection. Only text cells: numbers stay numbers."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_cell(text: str) -> str:
+    """RFC 4180 quoting, CR included (Python 3.11's csv module leaves a bare CR unquoted with "\n" lines)."""
+    return '"' + text.replace('"', '""') + '"' if any(character in text for character in ',"\r\n') else text
 
 
 def to_csv(document: dict) -> str:
     """One row per scorecard × metric: period, scope, segment, metric, value."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["period", "scope", "segment", "metric", "value"])
+    lines = ["period,scope,segment,metric,value"]
     label = document["period"]["label"]
     for scorecard in document["scorecards"]:
         for metric, value in flatten(scorecard):
@@ -432,8 +460,11 @@ def to_csv(document: dict) -> str:
                 value = f"{value:.2f}"
             elif value is None:
                 value = ""
-            writer.writerow([label, scorecard["scope"], scorecard["segment"] or "", metric, value])
-    return buffer.getvalue()
+            elif isinstance(value, str):
+                value = spreadsheet_text(value)
+            cells = [label, scorecard["scope"], spreadsheet_text(scorecard["segment"] or ""), metric, str(value)]
+            lines.append(",".join(_csv_cell(cell) for cell in cells))
+    return "\n".join(lines) + "\n"
 
 
 # --- invariants ------------------------------------------------------------------------------------
@@ -494,7 +525,7 @@ def check_invariants(document: dict) -> list[str]:
         for key in HEADLINE_KEYS:
             if None in parts or sum(part[key] for part in parts) != figures[key]:
                 problems.append(f"segments do not add up to the company: headline {comparison or 'reported'} {key}")
-    return problems
+    return problems + outlook.check_invariants(document)
 
 
 def _balances(figures: dict) -> bool:

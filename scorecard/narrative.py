@@ -154,7 +154,7 @@ def short_history(document: dict) -> str | None:
         return None
     window = document["settings"]["window_days"]
     remedy = f"report a period starting on or after {history['full_history_from']}"
-    period_days = _period_of(document).nominal_days
+    period_days = _period_of(document).shortest_window
     if history["max_window_days"] >= period_days:
         remedy = f"rebuild with --window-days {history['max_window_days']} or less, or " + remedy
     return (

@@ -1,13 +1,14 @@
-"""Finding and loading the input tables (the input contract in the README) into DuckDB.
+"""The input tables (the contract) and how a data source is found and loaded into DuckDB.
 
-Every table lands as `raw_<table>`: the contract's columns under their contract names (absent optional
-columns as NULL), all other columns kept, and `_row`, the 1-based row number used in error messages.
-Typing and checking happen in the SQL staging models and in validation.py, never here.
+A *loader* (scorecard/loaders/) knows one kind of source — a folder of CSV/Parquet files, a DuckDB
+database file, a PostgreSQL database — and turns it into `src_<table>` relations. Everything after that is shared: every table
+lands as `raw_<table>` with the contract's columns under their contract names (absent optional columns
+as NULL), all other columns kept, and `_row`, the 1-based row number used in error messages. Typing and
+checking happen in the SQL staging models and in validation.py, never here.
 """
 
 from __future__ import annotations
 
-import csv
 import os
 import re
 from dataclasses import dataclass, field
@@ -15,10 +16,10 @@ from pathlib import Path
 
 import duckdb
 
-from .errors import DataError, UsageError
+from .errors import DataError, UsageError, excerpt, listing
 from .formatting import article
-from .outputs import sha256_file
 from .resources import resource_path
+from .urls import is_url, without_password
 
 REQUIRED_COLUMNS = {
     "customers": ("customer_id",),
@@ -27,12 +28,19 @@ REQUIRED_COLUMNS = {
     "costs": ("customer_id", "cost_date", "amount"),
 }
 OPTIONAL_COLUMNS = {
-    "customers": ("name", "created_at", "closed_at"),
+    "customers": ("name", "created_at", "closed_at", "closed_reason"),
     "orders": ("status", "currency", "margin"),
     "referrals": ("referral_id", "referred_customer_id", "note"),
     "costs": ("kind",),
 }
+TABLES = tuple(REQUIRED_COLUMNS)
 OPTIONAL_TABLES = ("referrals", "costs")
+# The 0-based row number a loader that reads lazily (a view, not a table) adds to its `src_<table>`.
+ROW_NUMBER = "row number (added by scorecard)"
+# The longest text value read: longer ones are cut to MAX_TEXT + 1 characters as they are read, and
+# validation names them. Compressed files (Parquet dictionaries, DuckDB) can hold one long value for
+# thousands of rows in a few KB; copied row by row it once took a 76 KB file to 9 GB of memory.
+MAX_TEXT = 16_384
 
 # Columns with a type of their own. A natively typed source column (Parquet, DuckDB) arrives ready in
 # `<column>_value`, skipping a round trip through text; text (CSV) arrives in `<column>` for the staging
@@ -48,32 +56,13 @@ TYPED_COLUMNS = {
     ("costs", "amount"): "money",
 }
 _TARGET_TYPE = {"date": "date", "money": "decimal(18, 2)", "fraction": "decimal(9, 6)"}
-_NUMERIC = ("DECIMAL", "DOUBLE", "FLOAT", "REAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT", "UBIGINT", "UINTEGER")
-
-
-def _typed_value(source_type: str | None, kind: str, column: str) -> str | None:
-    """SQL for the ready value of a natively typed column, or None when it must be parsed from text.
-    Zoned timestamps go the text way, which converts them to the report time zone."""
-    quoted = _quote_identifier(column)
-    if kind == "date" and source_type == "DATE":
-        return quoted
-    if kind == "date" and source_type in ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
-        return f"cast({quoted} as date)"
-    if kind in ("money", "fraction") and source_type and source_type.startswith(_NUMERIC):
-        return f"try_cast({quoted} as {_TARGET_TYPE[kind]})"
-    return None
-
-
-TABLES = tuple(REQUIRED_COLUMNS)
-FILE_SUFFIXES = (".csv", ".parquet")
-DATABASE_SUFFIXES = (".duckdb", ".db", ".ddb")
 
 
 @dataclass
 class InputTable:
     name: str
-    location: str  # file path, or "database.duckdb:table"
-    format: str  # csv, parquet or duckdb
+    location: str  # what the messages name: a file path, "database.duckdb:table", "table crm.orders"…
+    format: str  # csv, parquet, duckdb…
     sha256: str | None = None
     rows: int = 0
     columns: list[str] = field(default_factory=list)
@@ -81,92 +70,96 @@ class InputTable:
 
 @dataclass
 class Source:
-    """Where the data comes from, and what was found there."""
+    """Where the data comes from, the loader that reads it, and what was found there."""
 
-    location: Path
+    location: Path | str  # a folder or file; for a database, its URL without the password (safe to print)
     is_sample: bool
+    loader: Loader | None = None
     tables: dict[str, InputTable] = field(default_factory=dict)
+    # For a database: what the loader connects with (the URL, password included: never printed), the
+    # name for the default company name, and the table per contract table from [data.tables].
+    connection: str | None = field(default=None, repr=False)
+    name: str | None = None
+    table_names: dict[str, str] = field(default_factory=dict)
 
     @property
     def default_company_name(self) -> str:
-        return "Sample Co." if self.is_sample else self.location.stem
+        return "Sample Co." if self.is_sample else self.name or Path(self.location).stem
 
     @property
     def description(self) -> str:
         return "bundled SAMPLE DATA" if self.is_sample else str(self.location)
 
 
-def resolve_source(data: str | os.PathLike | None) -> Source:
-    """--data, else $SCORECARD_DATA, else the bundled sample."""
+class Loader:
+    """One kind of data source. `claims` says whether a --data path is of this kind (`source_for` does
+    the same for a --data value that is not a path, such as a database URL); `load` creates a relation
+    `src_<table>` per table found (and records it in `source.tables`); `readable_paths` lists the folders
+    SQL must still read once the database is locked down (lazily read files), if any."""
+
+    name = "source"
+
+    def claims(self, path: Path) -> bool:
+        raise NotImplementedError
+
+    def source_for(self, data: str, table_names: dict[str, str]) -> Source | None:
+        """The Source a --data URL names, or None when it is not this loader's kind. Asked before the
+        value is taken as a path."""
+        return None
+
+    def load(self, con: duckdb.DuckDBPyConnection, source: Source) -> None:
+        raise NotImplementedError
+
+    def readable_paths(self, source: Source) -> list[Path]:
+        return []
+
+
+def loaders() -> tuple[Loader, ...]:
+    """Every known loader, most specific first. A new kind of source is one module here."""
+    from .loaders.duckdb_file import DuckDBFileLoader
+    from .loaders.files import FolderLoader
+    from .loaders.postgres import PostgresLoader
+
+    return (FolderLoader(), DuckDBFileLoader(), PostgresLoader())
+
+
+def resolve_source(data: str | os.PathLike | None, table_names: dict[str, str] | None = None) -> Source:
+    """--data, else $SCORECARD_DATA, else the bundled sample; with the loader that will read it.
+    `table_names` ([data.tables]) names the database table of each contract table."""
     if data is None and os.environ.get("SCORECARD_DATA"):
         data = os.environ["SCORECARD_DATA"]
+    if data is not None and is_url(str(data)):
+        for loader in loaders():
+            source = loader.source_for(str(data).strip(), dict(table_names or {}))
+            if source is not None:
+                source.loader = loader
+                return source
+        scheme = str(data).strip().split("://", 1)[0]
+        raise UsageError(
+            f"no loader reads {scheme}:// sources ({without_password(str(data))}); use a postgresql:// URL, a folder or a DuckDB file"
+        )
+    if table_names:
+        raise UsageError("[data.tables] names tables in a database; it applies only when the data source is a postgresql:// URL")
     if data is None:
-        return Source(location=resource_path("sample_data"), is_sample=True)
+        return _with_loader(Source(location=resource_path("sample_data"), is_sample=True))
     path = Path(data).expanduser()
     if not path.exists():
         raise UsageError(f"data source {path} does not exist; pass a folder of CSV/Parquet files or a DuckDB file")
-    return Source(location=path.resolve(), is_sample=False)
+    return _with_loader(Source(location=path.resolve(), is_sample=False))
 
 
-def _quote_identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _find_file(folder: Path, table: str) -> Path | None:
-    found = [folder / f"{table}{suffix}" for suffix in FILE_SUFFIXES if (folder / f"{table}{suffix}").is_file()]
-    if len(found) > 1:
-        raise DataError(f"{folder}: both {found[0].name} and {found[1].name} exist; keep one {table} file so it is clear which to read")
-    return found[0] if found else None
-
-
-def _csv_header(path: Path) -> list[str]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            header = next(csv.reader(handle), None)
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a UTF-8 text CSV file; export it as CSV (UTF-8) with a header line") from None
-    if not header or not any(column.strip() for column in header):
-        raise DataError(f"{path}: the file is empty; it needs a header line naming the columns")
-    if len(header) == 1:
-        for separator, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
-            if separator in header[0]:
-                raise DataError(f"{path}: the columns are separated by {name}, not commas; export it as a comma-separated CSV")
-    return header
-
-
-def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
-    header = _csv_header(path)
-    if len(set(header)) != len(header):
-        duplicated = sorted({column for column in header if header.count(column) > 1})
-        raise DataError(f"{path}: column {duplicated[0]!r} appears twice in the header; give each column one name")
-    # We own the contract, so nothing is sniffed: delimiter, quoting, header and types are explicit and
-    # every column is read as text, to be typed (with row-level error messages) by the staging models.
-    columns = {name: "VARCHAR" for name in header}
-    try:
-        con.execute(
-            f"create table src_{table} as select * from read_csv(?, header=true, auto_detect=false, "
-            "delim=',', quote='\"', escape='\"', columns=?, strict_mode=true, null_padding=false)",
-            [str(path), columns],
-        )
-    except duckdb.Error as error:
+def _with_loader(source: Source) -> Source:
+    source.loader = next((loader for loader in loaders() if loader.claims(source.location)), None)
+    if source.loader is None:
         raise DataError(
-            f"{path}: cannot be read as a comma-separated CSV file ({_csv_problem(str(error))}); fix the file or re-export it"
-        ) from None
+            f"{source.location}: not a data source; pass a folder holding customers.csv and orders.csv "
+            "(or .parquet files), or a DuckDB database file"
+        )
+    return source
 
 
-def _csv_problem(message: str) -> str:
-    """DuckDB's CSV error, cut to what a person needs: the line and what is wrong with it."""
-    line = re.search(r"CSV Error on Line: (\d+)", message)
-    counts = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", message)
-    where = f"line {line.group(1)}" if line else "a line"
-    if counts:
-        return f"{where} has {counts.group(2)} fields where the header has {counts.group(1)}; check for unbalanced quotes or stray commas"
-    if "unterminated quote" in message:
-        return f"{where}: a quoted value is never closed; check for a stray double quote"
-    # Otherwise DuckDB's own sentence: the paragraph just before its list of "Possible fixes".
-    paragraphs = [p.strip() for p in message.split("Possible fixes")[0].split("\n\n") if p.strip()]
-    reason = paragraphs[-1].splitlines()[-1] if len(paragraphs) > 1 else ""
-    return f"{where}: {reason[:160]}" if reason else where
+def quote_identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
 
 
 def sql_string(text: str) -> str:
@@ -174,27 +167,9 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _load_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
-    # A view, not a copy: Parquet is typed and columnar already, and the staging models read it once.
-    # (A view cannot take a bound parameter, hence the quoted path.)
-    try:
-        con.execute("select * from read_parquet(?) limit 0", [str(path)])
-        con.execute(f"create view src_{table} as select * from read_parquet({sql_string(str(path))}, file_row_number=true)")
-    except duckdb.Error:
-        raise DataError(f"{path}: not a readable Parquet file; re-export it as Parquet or CSV") from None
-
-
 def load_source(con: duckdb.DuckDBPyConnection, source: Source, segment_by: str) -> None:
     """Read every input table into `raw_<table>`; stop on anything structurally missing."""
-    if source.location.is_dir():
-        _load_folder(con, source)
-    elif source.location.suffix.lower() in DATABASE_SUFFIXES:
-        _load_database(con, source)
-    else:
-        raise DataError(
-            f"{source.location}: not a data source; pass a folder holding customers.csv and orders.csv "
-            "(or .parquet files), or a DuckDB database file"
-        )
+    source.loader.load(con, source)
     problems = []
     for table in TABLES:
         if table in source.tables:
@@ -205,44 +180,35 @@ def load_source(con: duckdb.DuckDBPyConnection, source: Source, segment_by: str)
         raise DataError(problems)
 
 
-def _load_folder(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    missing = []
-    for table in TABLES:
-        path = _find_file(source.location, table)
-        if path is None:
-            if table not in OPTIONAL_TABLES:
-                missing.append(table)
-            continue
-        if path.suffix == ".csv":
-            _load_csv(con, table, path)
-        else:
-            _load_parquet(con, table, path)
-        source.tables[table] = InputTable(table, str(path), path.suffix.lstrip("."), sha256=sha256_file(path))
-    if missing:
-        raise DataError([f"{source.location}: no {table}.csv or {table}.parquet; the {table} table is required" for table in missing])
+def _typed_value(source_type: str | None, kind: str, column: str) -> str | None:
+    """SQL for the ready value of a natively typed column, or None when it must be parsed from text.
+    An instant (a zoned timestamp) is dated in the report time zone, as its text would be. Numbers take the
+    typed way only when the conversion can neither round nor overflow; any other number (a DOUBLE — NaN,
+    Inf, 1e17 —, a BIGINT or HUGEINT, a DECIMAL with more digits) goes the text way, where it is read,
+    rounded and reported exactly like the same value in a CSV file."""
+    quoted = quote_identifier(column)
+    if kind == "date" and source_type == "DATE":
+        return quoted
+    if kind == "date" and source_type == "TIMESTAMP WITH TIME ZONE":
+        return f"cast(timezone((select time_zone from run_settings), {quoted}) as date)"
+    if kind == "date" and source_type in ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S"):
+        return f"cast({quoted} as date)"
+    if kind in ("money", "fraction") and source_type and _converts_exactly(source_type, kind):
+        return f"cast({quoted} as {_TARGET_TYPE[kind]})"
+    return None
 
 
-def _load_database(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    try:
-        con.execute("attach ? as source_db (read_only)", [str(source.location)])
-    except duckdb.Error:
-        raise DataError(f"{source.location}: not a readable DuckDB database file") from None
-    present = {
-        row[0]
-        for row in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'source_db' "
-            "union select view_name from duckdb_views() where database_name = 'source_db'"
-        ).fetchall()
-    }
-    missing = [table for table in TABLES if table not in present and table not in OPTIONAL_TABLES]
-    if missing:
-        raise DataError([f"{source.location}: no table named {table}; the {table} table is required" for table in missing])
-    digest = sha256_file(source.location)
-    for table in TABLES:
-        if table in present:
-            con.execute(f"create table src_{table} as select * from source_db.{table}")
-            source.tables[table] = InputTable(table, f"{source.location}:{table}", "duckdb", sha256=digest)
-    con.execute("detach source_db")
+# (integer digits, decimals) of each numeric target type, and the digits of the small integer types.
+_TARGET_DIGITS = {"money": (16, 2), "fraction": (3, 6)}
+_INTEGER_DIGITS = {"TINYINT": 3, "UTINYINT": 3, "SMALLINT": 5, "USMALLINT": 5, "INTEGER": 10, "UINTEGER": 10}
+
+
+def _converts_exactly(source_type: str, kind: str) -> bool:
+    integer_digits, decimals = _TARGET_DIGITS[kind]
+    if match := re.fullmatch(r"DECIMAL\((\d+),\s*(\d+)\)", source_type):
+        precision, scale = int(match.group(1)), int(match.group(2))
+        return scale <= decimals and precision - scale <= integer_digits
+    return _INTEGER_DIGITS.get(source_type, integer_digits + 1) <= integer_digits
 
 
 def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: str) -> list[str]:
@@ -250,16 +216,25 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
     described = con.execute(f"describe src_{table.name}").fetchall()
     types = {row[0]: row[1] for row in described}
     columns = [row[0] for row in described]
-    # Parquet views number their rows themselves; tables (CSV, DuckDB) use the insertion order.
-    row_number = "file_row_number + 1" if "file_row_number" in columns else "rowid + 1"
-    columns = [c for c in columns if c != "file_row_number"]
+    # Lazily read sources (Parquet views) carry their row numbers as ROW_NUMBER; tables (CSV, DuckDB)
+    # use the insertion order, rowid — after moving aside a column of the file's own named rowid, which
+    # would hide it. Any other column name is harmless: only the contract's columns are selected by name.
+    renamed = {}
+    if ROW_NUMBER in columns:
+        row_number = f"{quote_identifier(ROW_NUMBER)} + 1"
+        columns.remove(ROW_NUMBER)
+    else:
+        row_number = "rowid + 1"
+        for column in [c for c in columns if c.lower() == "rowid"]:
+            renamed[column] = f"{column} (moved aside by scorecard)"
+            con.execute(f"alter table src_{table.name} rename column {quote_identifier(column)} to {quote_identifier(renamed[column])}")
     table.columns = columns
     table.rows = con.execute(f"select count(*) from src_{table.name}").fetchone()[0]
     problems = []
     for column in REQUIRED_COLUMNS[table.name]:
         if column not in columns:
             hint = next((c for c in columns if c.strip().lower() == column), None)
-            fix = f"rename column {hint!r} to {column!r}" if hint else f"add {article(column)} {column!r} column"
+            fix = f"rename column {excerpt(hint)} to {column!r}" if hint else f"add {article(column)} {column!r} column"
             problems.append(f"{table.location}: required column {column!r} is missing; {fix}")
     selected = []
     for column in REQUIRED_COLUMNS[table.name] + OPTIONAL_COLUMNS[table.name]:
@@ -268,23 +243,32 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
         if ready:
             selected += [f"null::varchar as {column}", f"{ready} as {column}_value"]
         else:
-            selected.append(f"{_quote_identifier(column)} as {column}" if column in columns else f"null::varchar as {column}")
+            selected.append(f"{capped_text(column, types.get(column))} as {column}" if column in columns else f"null::varchar as {column}")
             if kind:
                 selected.append(f"null::{_TARGET_TYPE[kind]} as {column}_value")
     if table.name == "customers":
         if segment_by in columns:
-            selected.append(f"{_quote_identifier(segment_by)} as segment_value")
+            selected.append(f"{capped_text(renamed.get(segment_by, segment_by), types.get(segment_by))} as segment_value")
         elif segment_by == "segment":
             selected.append("null::varchar as segment_value")  # no segments: everyone is "Unassigned"
-        else:
-            choices = ", ".join(c for c in columns if c not in REQUIRED_COLUMNS["customers"])
-            problems.append(
-                f"{table.location}: --segment-by column {segment_by!r} does not exist; choose one of: {choices or '(no other columns)'}"
+        else:  # the option names a column that is not there: a usage error (exit 2)
+            choices = listing(c for c in columns if c not in REQUIRED_COLUMNS["customers"])
+            raise UsageError(
+                f"{table.location}: --segment-by column {excerpt(segment_by)} does not exist; choose one of: {choices or '(no other columns)'}"
             )
     if problems:
         return problems
     con.execute(f"create view raw_{table.name} as select {row_number} as _row, {', '.join(selected)} from src_{table.name}")
     return []
+
+
+def capped_text(column: str, source_type: str | None) -> str:
+    """SQL for a column, a text one cut to MAX_TEXT + 1 characters (strlen is cheap: most values skip the
+    cut). Loaders that copy a source use it too, so a long value is never copied whole."""
+    quoted = quote_identifier(column)
+    if source_type != "VARCHAR":
+        return quoted
+    return f"case when strlen({quoted}) > {MAX_TEXT} then left({quoted}, {MAX_TEXT + 1}) else {quoted} end"
 
 
 def _create_empty(con: duckdb.DuckDBPyConnection, table: str) -> None:

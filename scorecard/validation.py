@@ -14,9 +14,9 @@ from decimal import Decimal
 
 import duckdb
 
-from .errors import DataError
+from .errors import DataError, excerpt, listing
 from .formatting import is_currency_code, plural, plural_phrase
-from .source import Source
+from .source import MAX_TEXT, Source
 
 SHOWN_ROWS = 3
 
@@ -24,22 +24,34 @@ SHOWN_ROWS = 3
 TYPED_COLUMNS = (
     ("customers", "created_at", "a date (YYYY-MM-DD)"),
     ("customers", "closed_at", "a date (YYYY-MM-DD)"),
-    ("orders", "order_date", "a date or ISO timestamp (YYYY-MM-DD[THH:MM:SS])"),
-    ("orders", "amount", "a decimal number like 1234.50 (no currency sign or thousands separator)"),
+    (
+        "orders",
+        "order_date",
+        "a date or ISO timestamp (YYYY-MM-DD[THH:MM:SS], with a zone DuckDB knows such as Z, +02:00 or Europe/Berlin)",
+    ),
+    ("orders", "amount", "a decimal number like 1234.50 (finite, below 10^16; no currency sign or thousands separator)"),
     ("orders", "margin", "a fraction like 0.35"),
     ("referrals", "referred_at", "a date (YYYY-MM-DD)"),
     ("costs", "cost_date", "a date (YYYY-MM-DD)"),
-    ("costs", "amount", "a decimal number like 12.50"),
+    ("costs", "amount", "a decimal number like 12.50 (finite, below 10^16)"),
 )
 
 UNIQUE_KEYS = (("customers", "customer_id"), ("orders", "order_id"), ("referrals", "referral_id"))
+
+# Text columns kept by staging; a value longer than source.MAX_TEXT characters stops the run.
+TEXT_COLUMNS = (
+    ("customers", ("customer_id", "name", "segment")),
+    ("orders", ("order_id", "customer_id", "currency")),
+    ("referrals", ("referral_id", "referrer_id", "referred_customer_id", "note")),
+    ("costs", ("customer_id", "kind")),
+)
 
 
 @dataclass
 class Exclusion:
     table: str
     reason: str
-    kind: str  # "excluded" or "ignored"
+    kind: str  # "excluded", "ignored" or "rounded" (amounts with more than two decimals)
     rows: int
     amount: Decimal | None
 
@@ -55,7 +67,7 @@ class DataQuality:
 
 
 def _rows_list(rows: list[tuple]) -> str:
-    return ", ".join(f"row {row} ({value!r})" if value is not None else f"row {row}" for row, value in rows)
+    return ", ".join(f"row {row} ({excerpt(value)})" if value is not None else f"row {row}" for row, value in rows)
 
 
 def _location(source: Source, table: str) -> str:
@@ -97,6 +109,24 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
                 f"{shown}{more}; correct {'it' if len(bad) == 1 else 'them'} or re-export the column in that format"
             )
 
+    for table, columns in TEXT_COLUMNS:
+        if table not in present:
+            continue
+        for column in columns:
+            too_long = [
+                row
+                for (row,) in con.execute(
+                    f"select _row from stg_{table} where strlen({column}) > ? and length({column}) > ? order by _row", [MAX_TEXT, MAX_TEXT]
+                ).fetchall()
+            ]
+            if too_long:
+                shown = ", ".join(f"row {row}" for row in too_long[:SHOWN_ROWS])
+                more = f" and {len(too_long) - SHOWN_ROWS:,} more" if len(too_long) > SHOWN_ROWS else ""
+                problems.append(
+                    f"{_location(source, table)}, column {column}: {plural(len(too_long), 'value')} longer than {MAX_TEXT:,} characters "
+                    f"({shown}{more}); shorten {'it' if len(too_long) == 1 else 'them'}, or check that the column holds what it should"
+                )
+
     for table, column in UNIQUE_KEYS:
         if table not in present:
             continue
@@ -122,7 +152,7 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
                 "group by all order by min(_row)",
                 [duplicated[:SHOWN_ROWS]],
             ).fetchall()
-            shown = "; ".join(f"{key!r} in rows {', '.join(map(str, keys_rows[:5]))}" for key, keys_rows in rows)
+            shown = "; ".join(f"{excerpt(key)} in rows {', '.join(map(str, keys_rows[:5]))}" for key, keys_rows in rows)
             problems.append(
                 f"{_location(source, table)}, column {column}: {plural(len(duplicated), 'value')} "
                 f"{'appears' if len(duplicated) == 1 else 'appear'} more than once ({shown}); "
@@ -139,7 +169,7 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
         if len(currencies) > 1:
             problems.append(
                 f"{_location(source, 'orders')}, column currency: orders are in {len(currencies)} currencies "
-                f"({', '.join(currencies[:5])}); convert amounts to one reporting currency first"
+                f"({listing(currencies, 5)}); convert amounts to one reporting currency first"
             )
 
     if problems:

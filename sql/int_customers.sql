@@ -10,6 +10,7 @@ select
     name,
     segment as source_segment,
     created_at,
-    closed_at
+    closed_at,
+    closed_reason
 from stg_customers
 where customer_id is not null

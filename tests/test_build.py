@@ -22,6 +22,7 @@ from scorecard.metrics import pseudonym
 from scorecard.outputs import scorecard_file_names, slug
 from scorecard.settings import Settings
 from scorecard.source import resolve_source
+from scorecard.writers import pdf as pdf_writer
 
 
 def flowing(text: str) -> str:
@@ -68,9 +69,11 @@ def sample_build(tmp_path_factory):
 def test_sample_build_writes_the_whole_folder(sample_build):
     folder, output = sample_build
     names = sorted(p.name for p in folder.iterdir())
+    stems = ["board-pack-2025-Q3", "scorecard-2025-Q3-company"] + [
+        f"scorecard-2025-Q3-segment-{s}" for s in ("consumer", "enterprise", "mid-market", "public-sector", "smb")
+    ]
     assert names == sorted(
-        ["board-pack-2025-Q3.pdf", "manifest.json", "metrics.csv", "metrics.json", "scorecard-2025-Q3-company.pdf"]
-        + [f"scorecard-2025-Q3-segment-{s}.pdf" for s in ("consumer", "enterprise", "mid-market", "public-sector", "smb")]
+        ["manifest.json", "metrics.csv", "metrics.json"] + [stem + ".pdf" for stem in stems] + [stem + ".html" for stem in stems]
     )
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "success"
@@ -78,6 +81,15 @@ def test_sample_build_writes_the_whole_folder(sample_build):
     assert {i["table"] for i in manifest["inputs"]} == {"customers", "orders", "referrals", "costs"}
     assert all(len(i["sha256"]) == 64 and i["rows"] > 0 for i in manifest["inputs"])
     assert {"duckdb", "weasyprint", "scorecard", "python"} <= set(manifest["versions"])
+    assert manifest["scopes"]["board-pack"] == {"title": "Board pack", "pdf": "board-pack-2025-Q3.pdf", "html": "board-pack-2025-Q3.html"}
+    assert manifest["scopes"]["segment:Public Sector"] == {
+        "title": "Public Sector",
+        "pdf": "scorecard-2025-Q3-segment-public-sector.pdf",
+        "html": "scorecard-2025-Q3-segment-public-sector.html",
+    }
+    assert set(manifest["scopes"]) == {"company", "board-pack"} | {
+        f"segment:{s}" for s in ("Consumer", "Enterprise", "Mid-Market", "Public Sector", "SMB")
+    }
     assert "Rendered scorecard-2025-Q3-company.pdf" in output and "s\n" in output
 
 
@@ -92,7 +104,7 @@ def test_every_page_carries_company_period_page_numbers_and_sample_mark(sample_b
             assert "Sample Co." in text
             assert "Page " in text and " of " in text
         if pdf.name.startswith("scorecard-"):
-            assert 2 <= len(reader.pages) <= 4
+            assert 2 <= len(reader.pages) <= 6  # headline, bridges, losses, at risk and cohorts, notes, profitability
 
 
 def test_pdf_headline_figures_equal_metrics_json(sample_build):
@@ -286,8 +298,9 @@ def test_a_failed_build_leaves_the_previous_outputs_untouched(tmp_path, monkeypa
         if index > 0:
             raise RuntimeError("disk full")
         target.write_bytes(b"%PDF-half")
+        return 0.0, {}
 
-    monkeypatch.setattr(build_module, "_render_scorecard", explode)
+    monkeypatch.setattr(pdf_writer, "_render_scorecard", explode)
     with pytest.raises(RuntimeError):
         run_build(data, tmp_path / "out")
     after = {p.name: p.read_bytes() for p in first.folder.iterdir()}
