@@ -331,8 +331,9 @@ def staged_dates(data: Path, time_zone: str) -> dict[str, str | None]:
     from scorecard.source import load_source, resolve_source
 
     with engine.connect() as con:
-        load_source(con, resolve_source(data), "segment")
+        # run_settings first, as engine.prepare does: a typed TIMESTAMPTZ column is dated in its time zone.
         con.execute("create table run_settings as select ? as time_zone", [time_zone])
+        load_source(con, resolve_source(data), "segment")
         ModelRunner(con).run(available=set(INPUT_TABLES) - {"run_periods", "run_segments"})
         return dict(con.execute("select order_id, cast(order_date as varchar) from stg_orders").fetchall())
 
