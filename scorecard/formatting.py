@@ -76,7 +76,7 @@ def ratio(value: float | None) -> str:
 
 _IRREGULAR = {"person": "people", "company": "companies", "this": "these", "is": "are", "was": "were", "has": "have"}
 # Nouns that head the phrases the tool counts ("order with no customer", "cancelled order (ignored…)").
-_COUNTED_NOUNS = ("order", "customer", "referral", "cost", "row", "value", "segment", "period", "closure")
+_COUNTED_NOUNS = ("order", "customer", "referral", "cost", "row", "value", "segment", "period", "closure", "amount")
 
 
 def plural_form(word: str) -> str:
