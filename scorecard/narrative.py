@@ -22,6 +22,9 @@ MOVEMENTS = {
     "contraction": ("contraction of {n} retained customer", "contraction of {n} retained customers"),
 }
 
+# What a period of each kind is called in a sentence ("next quarter").
+PERIOD_NOUNS = {"month": "month", "quarter": "quarter", "half": "half-year", "year": "year"}
+
 # Exclusions above this share of the run-rate at the end of the period are said on page 1.
 MATERIAL_EXCLUSION_SHARE = Decimal("0.03")
 
@@ -122,6 +125,24 @@ def _segment_sentence(card: dict, numbers: Numbers) -> str | None:
     )
 
 
+def _at_risk_sentence(card: dict, document: dict, numbers: Numbers) -> str | None:
+    """Looking ahead: who may buy nothing next period, and how the same test did at this period's start."""
+    at_risk, backtest = card["at_risk"], card["at_risk"]["backtest"]
+    if not at_risk["count"]:  # no list (too little data) or nobody at risk: the at-risk page says why
+        return None
+    noun = PERIOD_NOUNS[document["period"]["kind"]]
+    sentence = (
+        f"{numbers.plural(at_risk['count'], 'customer')} worth {numbers.money(at_risk['run_rate'])} a year "
+        f"{'is' if at_risk['count'] == 1 else 'are'} at risk of buying nothing next {noun}"
+    )
+    if backtest["flagged"]:
+        sentence += (
+            f"; of the {numbers.count(backtest['flagged'])} the same test flagged at the start of this {noun}, "
+            f"{numbers.count(backtest['flagged_quiet'])} then bought nothing"
+        )
+    return _capital(sentence + ".")
+
+
 def comparison_labels(document: dict) -> dict[str, str]:
     """The labels of the previous period and of the same period a year ago, covered by the data or not."""
     current = _period_of(document)
@@ -133,8 +154,8 @@ def _period_of(document: dict) -> Period:
 
 
 def sentences(document: dict, card: dict) -> list[str]:
-    """Three to five sentences: what happened, the biggest loss and gain, the comparisons, and for the
-    company the segment that moved most."""
+    """Three to five sentences on the period: what happened, the biggest loss and gain, the comparisons, and
+    for the company the segment that moved most; then, for the company, one looking ahead (who is at risk)."""
     numbers = Numbers.for_document(document)
     story = [
         _what_happened(card, numbers),
@@ -144,6 +165,8 @@ def sentences(document: dict, card: dict) -> list[str]:
     ]
     if card["scope"] == "company" and (segment := _segment_sentence(card, numbers)):
         story.append(segment)
+    if card["scope"] == "company" and (ahead := _at_risk_sentence(card, document, numbers)):
+        story.append(ahead)
     return story
 
 

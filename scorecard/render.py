@@ -560,9 +560,6 @@ def profitability(card: dict, settings: dict, numbers: formatting.Numbers) -> di
     return {"headline": headline, "margin_note": margin_note}
 
 
-PERIOD_NOUNS = {"month": "month", "quarter": "quarter", "half": "half-year", "year": "year"}
-
-
 def _days_text(days: float) -> str:
     return f"{days:.0f} day" + ("" if round(days) == 1 else "s")
 
@@ -570,7 +567,7 @@ def _days_text(days: float) -> str:
 def outlook(card: dict, document: dict, numbers: formatting.Numbers) -> dict:
     """The plain words of the at-risk, cohorts and why-they-left page."""
     at_risk, backtest, loss = card["at_risk"], card["at_risk"]["backtest"], card["loss_reasons"]
-    noun = PERIOD_NOUNS[document["period"]["kind"]]
+    noun = narrative.PERIOD_NOUNS[document["period"]["kind"]]
     end = date.fromisoformat(document["period"]["end"])
     if at_risk["count"] is None:
         headline = f"No at-risk list this time: {at_risk['note']}."
