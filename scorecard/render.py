@@ -167,6 +167,12 @@ def for_display(value):
     return value
 
 
+def story(document: dict, card: dict) -> list[str]:
+    """The scorecard's narrative as its pages show it: metrics.json's sentences, written again from the
+    displayed document, so the customer text in them (segment names) is cut and isolated like all other."""
+    return narrative.sentences(document, card)
+
+
 def _period_title(document: dict) -> str:
     period = document["period"]
     title = f"{period['label']} ({_human_date(period['start'])} – {_human_date(_last_day(period))})"
@@ -500,7 +506,7 @@ def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: 
         "c": card["customers"],
         "v": card["value"],
         "rates": card["rates"],
-        "narrative": card["narrative"],
+        "narrative": story(document, card),
         "tiles": tiles(card, numbers, narrative.comparison_labels(document)),
         "targets": targets(card, document["settings"]["targets"], numbers),
         "engagement": engagement(card),
@@ -684,7 +690,7 @@ def board_pack_html(document: dict, env: jinja2.Environment, contents: list[dict
         "doc_title": f"{company} · customer scorecards · {document['period']['label']}",
         "description": f"Board pack: customers gained versus lost by segment, {document['period']['label']}",
         "running_title": f"Board pack · {_period_title(document)}",
-        "narrative": company_card["narrative"],
+        "narrative": story(document, company_card),
         "comparison": comparison(document),
         "contents": contents,
     }
@@ -723,7 +729,7 @@ def summary_html(document: dict, card: dict, chart_svgs: dict[str, str], env: ji
         "card": card,
         "c": card["customers"],
         "v": card["value"],
-        "narrative": card["narrative"],
+        "narrative": story(document, card),
         "tiles": tiles(card, numbers, narrative.comparison_labels(document)),
         "targets": targets(card, document["settings"]["targets"], numbers),
         "notes": document["notes"],
@@ -744,7 +750,7 @@ def board_pack_summary_html(document: dict, env: jinja2.Environment) -> str:
         "doc_title": f"{company} · customer scorecards · {document['period']['label']}",
         "description": f"Board pack: customers gained versus lost by segment, {document['period']['label']}",
         "card": company_card,
-        "narrative": company_card["narrative"],
+        "narrative": story(document, company_card),
         "tiles": tiles(company_card, numbers, narrative.comparison_labels(document)),
         "targets": targets(company_card, document["settings"]["targets"], numbers),
         "notes": document["notes"],
@@ -768,7 +774,7 @@ def summary_text(document: dict, card: dict | None) -> str:
     if document["sample_data"]:
         lines += ["SAMPLE DATA — generated figures, not a real business", ""]
     warnings = [narrative.short_history(document), narrative.material_exclusions(document, numbers)]
-    lines += [" ".join(card["narrative"])]
+    lines += [" ".join(story(document, card))]
     for block in ([warning for warning in warnings if warning], [f"Note: {note}" for note in document["notes"]]):
         lines += [""] + block if block else []
     lines += ["", "Company" if board_pack else scope_title]

@@ -326,13 +326,16 @@ EXPECTED_DAY = {"UTC": "2025-10-01", "America/New_York": "2025-09-30", "Asia/Tok
 
 def staged_dates(data: Path, time_zone: str) -> dict[str, str | None]:
     """order_id → the order date as staging reads it, in `time_zone`."""
+    from datetime import date
+
     from scorecard import engine
     from scorecard.models import INPUT_TABLES, ModelRunner
+    from scorecard.settings import Settings
     from scorecard.source import load_source, resolve_source
 
     with engine.connect() as con:
         # run_settings first, as engine.prepare does: a typed TIMESTAMPTZ column is dated in its time zone.
-        con.execute("create table run_settings as select ? as time_zone", [time_zone])
+        engine._create_run_settings(con, Settings(time_zone=time_zone), date(2026, 1, 1))
         load_source(con, resolve_source(data), "segment")
         ModelRunner(con).run(available=set(INPUT_TABLES) - {"run_periods", "run_segments"})
         return dict(con.execute("select order_id, cast(order_date as varchar) from stg_orders").fetchall())
@@ -544,7 +547,9 @@ def test_metrics_csv_neutralises_formula_injection_and_numbers_stay_numbers(tmp_
     customers = [(f"C{i}", name) for i, name in enumerate(hostile)]
     orders = [(f"C{i}", "2025-08-01", "10") for i in range(len(hostile))] + [("C0", "2024-08-01", "500")]
     data = make_data(tmp_path / "data", customers, orders, costs=[("C1", "2025-08-01", "100", "support")])
-    result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data), "-f", "csv", "--gross-margin", "0.1"])
+    result = runner.invoke(
+        app, ["metrics", "-p", "2025-Q3", "--data", str(data), "-f", "csv", "--gross-margin", "0.1", "--min-segment-customers", "0"]
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout, newline="")))
     segments = {row["segment"] for row in rows}
@@ -553,7 +558,7 @@ def test_metrics_csv_neutralises_formula_injection_and_numbers_stay_numbers(tmp_
     assert any(value.startswith("-") for value in values)  # a negative figure stays a number, unescaped
     assert all(not value.startswith("'") for value in values)
     # the build writes the same CSV
-    assert build(data, tmp_path / "out", "--gross-margin", "0.1").exit_code == 0
+    assert build(data, tmp_path / "out", "--gross-margin", "0.1", "--min-segment-customers", "0").exit_code == 0
     assert (tmp_path / "out" / "2025-Q3" / "metrics.csv").read_bytes().decode() == result.stdout
 
 
@@ -566,7 +571,7 @@ def test_a_right_to_left_override_in_a_segment_name_is_isolated_in_the_pdf(tmp_p
     orders = [("A1", "2024-09-01", "120"), ("A1", "2025-08-01", "30"), ("A2", "2025-08-10", "99.99"), ("B1", "2025-02-01", "500"),
               ("B2", "2024-12-01", "750"), ("B2", "2025-09-30", "80")]  # fmt: skip
     data = make_data(tmp_path / "data", customers, orders)
-    assert build(data, tmp_path / "out").exit_code == 0
+    assert build(data, tmp_path / "out", "--min-segment-customers", "0").exit_code == 0  # every segment its own scorecard
     folder = tmp_path / "out" / "2025-Q3"
     names = scorecard_file_names("2025-Q3", [None, "Retail\u202e", "\u2069\u202eWholesale"])
     for segment in ("Retail\u202e", "\u2069\u202eWholesale"):
@@ -630,7 +635,7 @@ def test_error_messages_never_echo_a_huge_field(tmp_path):
     twice = make_data(tmp_path / "twice", [("K" * 500_000, "X"), ("K" * 500_000, "X")], [("A", "2025-08-01", "10")])
     result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(twice)])
     assert result.exit_code == 1 and "2 values longer than 16,384 characters (row 1, row 2)" in result.output
-    assert "appear more than once ('KKKKK" in result.output
+    assert "1 value appears more than once ('KKKKK" in result.output
     assert all(len(line) < 600 for line in result.output.splitlines())
 
 
