@@ -82,6 +82,10 @@ def _hoist_datasets(spec: dict, datasets: dict) -> dict:
     return spec
 
 
+# SI-prefixed axes label zero as "0", not "0M" (the prefix of the other ticks).
+ZERO_LABEL = "datum.value == 0 ? '0' : datum.label"
+
+
 def to_svg(chart: alt.TopLevelMixin | dict) -> str:
     datasets: dict = {}
     spec = _hoist_datasets(dict(_spec(chart)), datasets)
@@ -226,9 +230,9 @@ def waterfall(
     if whole:
         low, high = domain or (0, max(row["high"] for row in rows))
         ticks = [tick for tick in whole_ticks(low, high, 4) if low <= tick <= high]
-        axis = alt.Axis(format="~s", values=ticks)
+        axis = alt.Axis(format="~s", values=ticks, labelExpr=ZERO_LABEL)
     else:
-        axis = alt.Axis(format="~s", tickCount=4)
+        axis = alt.Axis(format="~s", tickCount=4, labelExpr=ZERO_LABEL)
     bar_height = max(8, int(height / len(rows) * 0.62))
     bars = base.mark_bar(height=bar_height, clip=True).encode(
         x=alt.X("low:Q", title=None, axis=axis, scale=scale),
@@ -411,7 +415,7 @@ def value_trend(card: dict, numbers: formatting.Numbers, data_from: str | None =
         .mark_bar(size=max(10, int(width / max(1, len(shown)) * 0.45)))
         .encode(
             x=x,
-            y=alt.Y("value:Q", title="run-rate", stack="zero", axis=alt.Axis(format="~s", tickCount=5)),
+            y=alt.Y("value:Q", title="run-rate", stack="zero", axis=alt.Axis(format="~s", tickCount=5, labelExpr=ZERO_LABEL)),
             color=alt.Color(
                 "part:N",
                 scale=alt.Scale(domain=[label for _, label, _, _ in VALUE_PARTS], range=[colour for *_, colour in VALUE_PARTS]),
@@ -464,7 +468,10 @@ def whale_curve(profitability: dict, numbers: formatting.Numbers, width: int = 6
         else f"peak: {numbers.money(peak['profit'])}"
     )
     y_axis = alt.Axis(
-        format=".0%" if as_share else "~s", tickCount=5, title="cumulative profit" + (" (% of total; grey line: 100 %)" if as_share else "")
+        format=".0%" if as_share else "~s",
+        labelExpr=ZERO_LABEL,
+        tickCount=5,
+        title="cumulative profit" + (" (% of total; grey line: 100 %)" if as_share else ""),
     )
     x = alt.X("customers:Q", axis=alt.Axis(format=".0%", title="customers, most profitable first"), scale=alt.Scale(domain=[0, 1]))
     line = alt.Chart(alt.Data(values=points)).mark_line(color=GAIN, strokeWidth=2.5).encode(x=x, y=alt.Y("profit:Q", axis=y_axis))
