@@ -21,13 +21,17 @@ EXIT_CODES = (
     "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked, 5 delivery failed, "
     "143 stopped by SIGTERM."
 )
+DEFINITIONS = "What every figure means: docs/definitions.md in the scorecard project (each PDF has a definitions page too)."
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    help="Customer relationship health scorecards: customers gained versus lost, by count and by value.\n\n" + EXIT_CODES,
+    help="Customer relationship health scorecards: customers gained versus lost, by count and by value.\n\n"
+    + DEFINITIONS
+    + "\n\n"
+    + EXIT_CODES,
 )
 
 _state = {"debug": bool(os.environ.get("SCORECARD_DEBUG")), "log_format": "text"}
@@ -123,6 +127,13 @@ FiscalYearStart = Annotated[int | None, typer.Option(help="First month of the fi
 TimeZone = Annotated[str | None, typer.Option(help="Time zone that order timestamps are dated in (default UTC).")]
 MaxExcluded = Annotated[str | None, typer.Option(help="Stop when more than this share of a table's rows would be excluded (default 0.05).")]
 GrossMargin = Annotated[str | None, typer.Option(help="Gross margin for the profitability page, e.g. 0.35 (needs a costs table).")]
+MinSegmentCustomers = Annotated[
+    int | None,
+    typer.Option(
+        help='Segments with fewer customers active at the start or end of the period are reported together as "Other segments" '
+        "(default 30; 0 keeps every segment)."
+    ),
+]
 Resend = Annotated[
     bool, typer.Option("--resend", help="Send again to readers who were already sent this period (also after a rebuild with new figures).")
 ]
@@ -169,6 +180,7 @@ def metrics(
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
     risk_threshold: RiskThreshold = None,
+    min_segment_customers: MinSegmentCustomers = None,
     redact: Annotated[
         bool | None, typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes).")
     ] = None,
@@ -182,7 +194,7 @@ def metrics(
     resolved = _resolve(config, data=data, window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
                         time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact,
-                        risk_threshold=risk_threshold)  # fmt: skip
+                        risk_threshold=risk_threshold, min_segment_customers=min_segment_customers)  # fmt: skip
     source = resolve_source(resolved.get("data"), resolved.get("tables"))
     result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of))
     if format is OutputFormat.json:
@@ -239,7 +251,13 @@ def build(
         typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes) in every output."),
     ] = None,
     company: Annotated[str | None, typer.Option(help="Company name printed on every page.")] = None,
-    currency: Annotated[str | None, typer.Option(help="Reporting currency code, e.g. EUR, USD, GBP (default EUR).")] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            help="ISO currency code of the amounts, e.g. EUR, USD, GBP (default: the orders' currency column; without either, "
+            "amounts carry no currency sign)."
+        ),
+    ] = None,
     config: Config = None,
     jobs: Annotated[int | None, typer.Option(help="Render processes (default: one per core, at most 4).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Render even when nothing changed since the last build.")] = False,
@@ -268,6 +286,7 @@ def build(
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
     risk_threshold: RiskThreshold = None,
+    min_segment_customers: MinSegmentCustomers = None,
     as_of: AsOf = None,
 ) -> None:
     """Write the PDF scorecards (company and each segment), a board pack, an HTML summary beside each PDF,
@@ -283,7 +302,7 @@ def build(
                         window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
                         time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin,
-                        risk_threshold=risk_threshold)  # fmt: skip
+                        risk_threshold=risk_threshold, min_segment_customers=min_segment_customers)  # fmt: skip
     source = resolve_source(resolved.get("data"), resolved.get("tables"))
     progress = _TerminalProgress() if not quiet and log_format is LogFormat.text else None
     options = BuildOptions(
@@ -389,7 +408,7 @@ def validate(
     resolved = _resolve(config, data=data, segment_by=segment_by, time_zone=time_zone, max_excluded=max_excluded)
     settings = resolved.settings()
     result = check(resolve_source(resolved.get("data"), resolved.get("tables")), settings, as_of=_date(as_of))
-    typer.echo(quality_report(result, settings.currency))
+    typer.echo(quality_report(result, result.currency))
 
 
 @app.command("config")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import UsageError
+from .formatting import is_currency_code
 from .mail.settings import MailSettings, parse_env_name, parse_recipients, parse_security, parse_sender
 from .settings import NUMBER_FORMATS, Settings, Targets, parse_fraction, parse_pair
 from .urls import is_url, without_password
@@ -75,6 +76,13 @@ def _number_format(value, name):
     return value
 
 
+def _currency(value, name):
+    value = _text(value, name).upper()
+    if not is_currency_code(value):
+        raise UsageError(f"{name} must be an ISO 4217 currency code like EUR, USD or GBP, got {value!r}")
+    return value
+
+
 def _money(value, name):
     return _fraction(value, name)  # an amount, not a fraction, but parsed the same way
 
@@ -110,6 +118,7 @@ TOML_TYPES = {
     "_money": ((int, float), "a number"),
     "_pair": ((list,), "a list of two numbers"),
     "_text": ((str,), "a quoted text"),
+    "_currency": ((str,), "a quoted text"),
     "_number_format": ((str,), "a quoted text"),
     "_boolean": ((bool,), "true or false"),
     "_text_list": ((list,), "a list of quoted names"),
@@ -152,7 +161,9 @@ OPTIONS = (
     Option("tables", "data", "tables", _table_names, "PostgreSQL: the table of each input table, like customers = crm.customer_master"),
     Option("out", "output", "folder", _text, "where <period label>/ folders are written", is_path=True),
     Option("company_name", "report", "company", _text, "company name on every page"),
-    Option("currency", "report", "currency", _text, "reporting currency code: EUR, USD, GBP…"),
+    Option(
+        "currency", "report", "currency", _currency, "currency code of the amounts: EUR, USD, GBP… (default: the orders' currency column)"
+    ),
     Option("number_format", "report", "number_format", _number_format, "how numbers look: 1,234.56 or 1.234,56 or 1 234,56"),
     Option("time_zone", "report", "time_zone", _text, "IANA time zone that order timestamps are dated in"),
     Option("logo", "report", "logo", _text, "PNG, JPEG or SVG logo for the first page", is_path=True),
@@ -170,7 +181,13 @@ OPTIONS = (
     Option("risk_threshold", "metrics", "risk_threshold", _fraction, "at risk: chance of buying nothing next period at least this"),
     Option("segment_by", "segments", "column", _text, "customers column that defines segments"),
     Option("segments", "segments", "only", _text_list, 'segments with a scorecard of their own; the rest become "Other segments"'),
-    Option("min_segment_customers", "segments", "min_customers", _integer, 'segments with fewer customers become "Other segments"'),
+    Option(
+        "min_segment_customers",
+        "segments",
+        "min_customers",
+        _integer,
+        'segments with fewer customers active at the start or end of the period become "Other segments" (0: keep all)',
+    ),
     Option("targets.net_customers", "targets", "net_customers", _integer, "traffic light: net customers at least this"),
     Option("targets.net_value", "targets", "net_value", _money, "traffic light: net value change at least this"),
     Option("targets.nrr", "targets", "nrr", _fraction, "traffic light: net revenue retention at least this (1.0 = 100 %)"),
@@ -349,7 +366,7 @@ folder = "scorecards"              # each period goes to <folder>/<period label>
 
 [report]
 company = "Your Company"
-currency = "EUR"                   # EUR, USD, GBP, CHF, …
+# currency = "EUR"                 # EUR, USD, GBP, CHF…; default: the orders' currency column, else no sign
 number_format = "1,234.56"         # or "1.234,56" or "1 234,56"
 time_zone = "UTC"                  # order timestamps are dated in this time zone
 # logo = "logo.png"                # PNG, JPEG or SVG, shown on the first page
@@ -373,7 +390,8 @@ risk_threshold = 0.5               # at risk: a chance of buying nothing next pe
 [segments]
 column = "segment"                 # the customers column that defines segments
 # only = ["Enterprise", "SMB"]     # segments with their own scorecard; the rest become "Other segments"
-# min_customers = 50               # or: segments with fewer customers become "Other segments"
+min_customers = 30                 # segments with fewer customers active at the start or end of the
+                                   # period become "Other segments"; 0 keeps every segment
 
 [targets]
 # Traffic lights on the headline figures (leave out to show none).

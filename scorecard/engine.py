@@ -19,6 +19,7 @@ import duckdb
 
 from . import metrics, risk, validation
 from .errors import DataError, ScorecardError, StaleDataError, UsageError, excerpt
+from .formatting import plural
 from .models import INPUT_TABLES, PERIOD_TABLES, ModelRunner, Progress
 from .periods import Period, cohort_periods, parse_period
 from .settings import Settings
@@ -131,11 +132,30 @@ def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_
         con.executemany("insert into run_segments values (?)", [(name,) for name in settings.segments])
 
 
-def _create_run_periods(con: duckdb.DuckDBPyConnection, periods: list[Period]) -> None:
-    con.execute("create table run_periods (period_index integer, label varchar, start_date date, end_date date)")
+def comparison_periods(period: Period, trend_periods: int) -> list[tuple[Period, bool, bool, bool]]:
+    """Every period the models compute, oldest first: the trend's last `trend_periods` periods (ending with
+    `period`), plus the previous period and the same period a year earlier when the trend does not reach
+    them (e.g. a month a year back, beyond an 8-month trend). Each with (in_trend, is_previous, is_year_ago)."""
+    trend = period.trend(trend_periods)
+    previous, year_ago = period.shifted(-1), period.shifted(-period.per_year)
+    periods = {p.label: p for p in [previous, year_ago, *trend]}
+    in_trend = {p.label for p in trend}
+    ordered = sorted(periods.values(), key=lambda p: p.start)
+    return [(p, p.label in in_trend, p.label == previous.label, p.label == year_ago.label) for p in ordered]
+
+
+def _create_run_periods(con: duckdb.DuckDBPyConnection, period: Period, trend_periods: int) -> None:
+    """The reported period is the last (highest period_index); the models read the others by their flags."""
+    con.execute(
+        "create table run_periods (period_index integer, label varchar, start_date date, end_date date, "
+        "in_trend boolean, is_previous boolean, is_year_ago boolean)"
+    )
     con.executemany(
-        "insert into run_periods values (?, ?, ?, ?)",
-        [(index, period.label, period.start, period.end) for index, period in enumerate(periods, start=1)],
+        "insert into run_periods values (?, ?, ?, ?, ?, ?, ?)",
+        [
+            (index, p.label, p.start, p.end, in_trend, is_previous, is_year_ago)
+            for index, (p, in_trend, is_previous, is_year_ago) in enumerate(comparison_periods(period, trend_periods), start=1)
+        ],
     )
 
 
@@ -181,6 +201,7 @@ class Check:
     source: Source
     quality: validation.DataQuality
     data_through: date | None
+    currency: str | None = None
 
 
 def check(source: Source, settings: Settings, *, as_of: date | None = None) -> Check:
@@ -188,7 +209,8 @@ def check(source: Source, settings: Settings, *, as_of: date | None = None) -> C
     with connect() as con, _within_memory(con):
         _, quality = prepare(con, source, settings, as_of or date.today())
         validation.check_tolerance(quality, source, settings.max_excluded)
-        return Check(source, quality, _data_through(con, source))
+        currency = validation.reporting_currency(quality, source, settings.currency)
+        return Check(source, quality, _data_through(con, source), currency)
 
 
 def _data_through(con: duckdb.DuckDBPyConnection, source: Source) -> date:
@@ -252,7 +274,7 @@ def _compute(
     has_costs = "costs" in source.tables
     has_margin = settings.gross_margin is not None or con.execute("select count(margin) from int_orders").fetchone()[0] > 0
     started = time.perf_counter()
-    _create_run_periods(con, period.trend(settings.trend_periods))
+    _create_run_periods(con, period, settings.trend_periods)
     _create_run_cohort_periods(con, period)
     features = frozenset({"profitability"}) if has_costs and has_margin else frozenset()
     runner.run(available=set(INPUT_TABLES - {"run_risk_models"}), progress=progress, features=features)
@@ -268,25 +290,19 @@ def _compute(
     document = metrics.build_document(
         con, period=period, data_through=data_through, settings=settings, quality=quality, source=source,
         with_profitability=has_costs and has_margin, risk_models=risk_models,
+        currency=validation.reporting_currency(quality, source, settings.currency),
     )  # fmt: skip
     if has_costs and not has_margin:
         document["notes"].append(
             "A costs table was given but no gross margin, so profitability is not shown: "
             "set --gross-margin (or [metrics] gross_margin), or add a margin column to the orders."
         )
+    currency = document["settings"]["currency"]
     for rounded in document["data_quality"]["rounded"]:
         document["notes"].append(
-            f"{rounded['rows']:,} amount(s) in the {rounded['table']} table had more than two decimals and were rounded to the "
-            f"cent (half away from zero), changing their total by {rounded['amount']:+.2f} {settings.currency}."
-        )
-    data_from = con.execute("select min(order_date) from int_orders").fetchone()[0]
-    document["data_from"] = data_from.isoformat()
-    window_start = date.fromordinal(period.start.toordinal() - settings.window_days)
-    if window_start < data_from:
-        document["notes"].append(
-            f"The data begins on {data_from}, after the start of the {settings.window_days}-day window before the "
-            f"period ({window_start}): run-rates at the period start cover less than a full window, so starting "
-            "values are understated and gains may be overstated."
+            f"{plural(rounded['rows'], 'amount')} in the {rounded['table']} table had more than two decimals and "
+            f"{'was' if rounded['rows'] == 1 else 'were'} rounded to the cent (half away from zero), changing their total by "
+            f"{rounded['amount']:+.2f}{' ' + currency if currency else ''}."
         )
     broken = metrics.check_invariants(document)
     if broken:  # a bug, never a data problem: refuse to publish figures that do not add up

@@ -65,11 +65,15 @@ class Period:
             return f"{prefix}{self.year}-H{self.number}"
         return f"{prefix}{self.year}"
 
+    @property
+    def per_year(self) -> int:
+        """How many periods of this kind make a year: 12 months, 4 quarters, 2 halves, 1 year."""
+        return 12 // _MONTHS_IN[self.kind]
+
     def shifted(self, steps: int) -> Period:
         """The period `steps` periods later (negative: earlier) of the same kind."""
-        per_year = 12 // _MONTHS_IN[self.kind]
-        index = self.year * per_year + (self.number - 1) + steps
-        return Period(self.kind, index // per_year, index % per_year + 1, self.fiscal_year_start)
+        index = self.year * self.per_year + (self.number - 1) + steps
+        return Period(self.kind, index // self.per_year, index % self.per_year + 1, self.fiscal_year_start)
 
     def trend(self, length: int) -> list[Period]:
         """The last `length` periods of this kind, oldest first, ending with this one."""

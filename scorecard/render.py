@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import math
 import os
 import re
 import unicodedata
@@ -28,7 +29,7 @@ with warnings.catch_warnings():
     from weasyprint.text.ffi import ffi, fontconfig
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
-from . import charts, formatting
+from . import charts, formatting, narrative
 from .errors import ScorecardError, excerpt
 from .resources import resource_path
 
@@ -72,13 +73,21 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
     )
 
-    # Filters format with the document's currency and number format (the `numbers` in every context).
+    # Filters format with the document's currency and number format (the `numbers` in every context);
+    # a sign never parts from its number at a line break.
     env.filters["money"] = jinja2.pass_context(
-        lambda context, value, signed=False, exact=False: context["numbers"].money(value, signed, exact)
+        lambda context, value, signed=False, exact=False: keep_signs(context["numbers"].money(value, signed, exact))
     )
-    env.filters["count"] = jinja2.pass_context(lambda context, value, signed=False: context["numbers"].count(value, signed))
-    env.filters["percent"] = jinja2.pass_context(lambda context, value, signed=False: context["numbers"].percent(value, signed))
+    env.filters["count"] = jinja2.pass_context(lambda context, value, signed=False: keep_signs(context["numbers"].count(value, signed)))
+    env.filters["percent"] = jinja2.pass_context(
+        lambda context, value, signed=False, digits=1: keep_signs(context["numbers"].percent(value, signed, digits))
+    )
     env.filters["ratio"] = jinja2.pass_context(lambda context, value: context["numbers"].ratio(value))
+    env.filters["plural"] = jinja2.pass_context(
+        lambda context, value, singular, plural=None: context["numbers"].plural(value, singular, plural)
+    )
+    env.filters["plural_phrase"] = jinja2.pass_context(lambda context, value, phrase: context["numbers"].plural_phrase(value, phrase))
+    env.filters["keep_signs"] = keep_signs
     return env
 
 
@@ -92,6 +101,19 @@ def check_fonts() -> None:
             "no fonts are installed (fontconfig finds none), so no PDF can be drawn; install DejaVu Sans "
             "(Debian/Ubuntu: apt-get install fonts-dejavu-core; Fedora: dnf install dejavu-sans-fonts) and build again"
         )
+
+
+# U+2060 WORD JOINER: no line break on either side, invisible, and absent from the PDF's text.
+_SIGN_BEFORE_FIGURE = re.compile(r"(?<![\w])([+\u2212±▲▼])(?=\S)")
+
+
+_HYPHEN_IN_LABEL = re.compile(r"(?<=\d)-(?=[QH\d])")
+
+
+def keep_signs(text: str) -> str:
+    """Join every sign (and ▲/▼ arrow) to the figure after it, so a line never breaks between them:
+    "+€147K" may wrap as a whole, never as "+" / "€147K"; nor do period labels and dates (2010-Q3)."""
+    return _HYPHEN_IN_LABEL.sub("-\u2060", _SIGN_BEFORE_FIGURE.sub("\\1\u2060", text))
 
 
 def html_to_pdf(html: str, target: Path, templates: Path | None = None) -> None:
@@ -145,6 +167,12 @@ def for_display(value):
     return value
 
 
+def story(document: dict, card: dict) -> list[str]:
+    """The scorecard's narrative as its pages show it: metrics.json's sentences, written again from the
+    displayed document, so the customer text in them (segment names) is cut and isolated like all other."""
+    return narrative.sentences(document, card)
+
+
 def _period_title(document: dict) -> str:
     period = document["period"]
     title = f"{period['label']} ({_human_date(period['start'])} – {_human_date(_last_day(period))})"
@@ -162,23 +190,10 @@ def _human_date(iso: str) -> str:
     return f"{day.day} {day:%b %Y}"
 
 
-def verdict(card: dict, numbers: formatting.Numbers) -> str:
-    c, v = card["customers"], card["value"]
-    direction = "grew" if c["net"] > 0 else "shrank" if c["net"] < 0 else "held steady"
-    value_change = v["end"] - v["start"]
-    nrr = card["rates"]["nrr"]
-    nrr_text = f" (net revenue retention {numbers.percent(nrr)})" if nrr is not None else ""
-    return (
-        f"The customer base {direction}: {numbers.count(c['gained'])} customers gained, "
-        f"{numbers.count(c['lost'])} lost, net {numbers.count(c['net'], signed=True)}. "
-        f"Annual run-rate value {numbers.money(value_change, signed=True)}{nrr_text}."
-    )
-
-
 TARGETS = (
     # (target key, label, how to read the figure from a scorecard, how to show it)
     ("net_customers", "Net customers", lambda card: card["customers"]["net"], "count"),
-    ("net_value", "Net value change", lambda card: card["value"]["end"] - card["value"]["start"], "money"),
+    ("net_value", "Net value change", lambda card: card["headline"]["value_net"], "money"),
     ("nrr", "Net revenue retention", lambda card: card["rates"]["nrr"], "percent"),
     ("grr", "Gross revenue retention", lambda card: card["rates"]["grr"], "percent"),
     ("logo_retention", "Logo retention", lambda card: card["rates"]["logo_retention"], "percent"),
@@ -263,23 +278,95 @@ def _tone(value) -> str:
     return "good" if value > 0 else "bad" if value < 0 else ""
 
 
-def tiles(card: dict, numbers: formatting.Numbers) -> list[dict]:
-    c, v = card["customers"], card["value"]
-    money = lambda amount, signed=True: numbers.money(amount, signed=signed)
+ARROW_UP, ARROW_DOWN = "▲", "▼"
+
+
+def _change(current, before, size) -> str:
+    """▲ 31 / ▼ €12K / = : how a tile's figure moved against a comparison period (`size` shows the
+    difference, unsigned: the arrow is its sign)."""
+    difference = current - before
+    if difference == 0:
+        return "= no change"
+    return f"{ARROW_UP if difference > 0 else ARROW_DOWN}\u00a0{size(abs(difference))}"
+
+
+def _comparisons(card: dict, key: str, show, labels: dict[str, str], size=None) -> list[str]:
+    """The tile's line per comparison period: the change and the figure then, or why there is none."""
+    lines = []
+    current = card["headline"][key]
+    for comparison in ("previous", "year_ago"):
+        figures = card["headline"][comparison]
+        if comparison == "year_ago" and labels["year_ago"] == labels["previous"]:
+            continue  # yearly periods: the previous period is the year ago
+        if figures is None:
+            lines.append(f"vs {labels[comparison]}: no data")
+        else:
+            short = " ⚠" if figures["short_history"] else ""
+            lines.append(f"{_change(current, figures[key], size or show)} vs {figures['period']} ({show(figures[key])}){short}")
+    return lines
+
+
+def tiles(card: dict, numbers: formatting.Numbers, labels: dict[str, str]) -> list[dict]:
+    """The six headline tiles: customers gained, lost, net; value gained, lost, net — each with the parts
+    that add up to it and the comparison with the previous period and a year ago."""
+    c, v, h = card["customers"], card["value"], card["headline"]
+    parts = h["parts"]
+    money = lambda amount, signed=False: numbers.money(amount, signed=signed)
+    count = numbers.count
+    signed_count = lambda n: numbers.count(n, signed=True)
+    signed_money = lambda amount: numbers.money(amount, signed=True)
+    # gained and lost: +328 and −133, but a plain 0 when nothing moved
+    moved_count = lambda n: numbers.count(n, signed=True) if n else "0"
+    moved_money = lambda amount: numbers.money(amount, signed=True) if amount else numbers.money(0)
     return [
-        {"label": "Customers gained", "figure": numbers.count(c["gained"], signed=True), "tone": "good" if c["gained"] else "",
-         "detail": f"{numbers.count(c['new'])} new · {numbers.count(c['reactivated'])} won back"},
-        {"label": "Customers lost", "figure": numbers.count(-c["lost"], signed=True), "tone": "bad" if c["lost"] else "",
-         "detail": f"{numbers.count(c['lost_lapsed'])} lapsed · {numbers.count(c['lost_closed'])} closed"},
-        {"label": "Net customers", "figure": numbers.count(c["net"], signed=True), "tone": _tone(c["net"]),
-         "detail": f"{numbers.count(c['start'])} → {numbers.count(c['end'])} active customers"},
-        {"label": "Value gained", "figure": money(v["new"] + v["reactivated"]), "tone": "good" if v["new"] + v["reactivated"] else "",
-         "detail": f"run-rate of new {money(v['new'], False)} · won back {money(v['reactivated'], False)}"},
-        {"label": "Value lost", "figure": money(-v["lost"]), "tone": "bad" if v["lost"] else "",
-         "detail": "run-rate of the customers lost"},
-        {"label": "Net value change", "figure": money(v["end"] - v["start"]), "tone": _tone(v["end"] - v["start"]),
-         "detail": f"expansion {money(v['expansion'])} · contraction {money(-v['contraction'])}"},
+        {"label": "Customers gained", "figure": moved_count(h["customers_gained"]), "tone": "good" if h["customers_gained"] else "",
+         "parts": [f"{count(c['new'])} new", f"{count(c['reactivated'])} won back"],
+         "comparisons": _comparisons(card, "customers_gained", count, labels)},
+        {"label": "Customers lost", "figure": moved_count(-h["customers_lost"]), "tone": "bad" if h["customers_lost"] else "",
+         "parts": [f"{count(c['lost_lapsed'])} lapsed", f"{count(c['lost_closed'])} closed"],
+         "comparisons": _comparisons(card, "customers_lost", count, labels)},
+        {"label": "Net customers", "figure": signed_count(h["customers_net"]), "tone": _tone(h["customers_net"]),
+         "parts": [f"active: {count(c['start'])} at start → {count(c['end'])} at end"],
+         "comparisons": _comparisons(card, "customers_net", signed_count, labels, size=count)},
+        {"label": "Value gained", "figure": moved_money(h["value_gained"]), "tone": "good" if h["value_gained"] else "",
+         "parts": [f"new {money(parts['new'])}", f"won back {money(parts['reactivated'])}", f"expansion {money(parts['expansion'])}"],
+         "comparisons": _comparisons(card, "value_gained", money, labels)},
+        {"label": "Value lost", "figure": moved_money(-h["value_lost"]), "tone": "bad" if h["value_lost"] else "",
+         "parts": [f"lapsed {money(parts['lost_lapsed'])}", f"closed {money(parts['lost_closed'])}", f"contraction {money(parts['contraction'])}"],
+         "comparisons": _comparisons(card, "value_lost", money, labels)},
+        {"label": "Net value change", "figure": signed_money(h["value_net"]), "tone": _tone(h["value_net"]),
+         "parts": [f"run-rate {money(v['start'])} → {money(v['end'])}"]
+         + ([f"net revenue retention {numbers.percent(card['rates']['nrr'])}"] if card["rates"]["nrr"] is not None else []),
+         "comparisons": _comparisons(card, "value_net", signed_money, labels, size=money)},
     ]  # fmt: skip
+
+
+class Names:
+    """Who is who, one rule for every customer list of a scorecard: the name; the name and the id when
+    another customer on the scorecard has the same name; the id alone when there is no name."""
+
+    def __init__(self, card: dict):
+        ids_by_name: dict[str, set[str]] = {}
+        for customer_id, name in _people(card):
+            if name:
+                ids_by_name.setdefault(name, set()).add(customer_id)
+        self.shared = {name for name, ids in ids_by_name.items() if len(ids) > 1}
+
+    def __call__(self, customer_id: str, name: str | None) -> str:
+        if not name:
+            return f"customer {customer_id}"
+        return f"{name} ({customer_id})" if name in self.shared else name
+
+
+def _people(card: dict) -> list[tuple[str, str | None]]:
+    people = [(row["customer_id"], row["name"]) for row in card["top_lost"] + card["top_decliners"]]
+    people += [(row["customer_id"], row["name"]) for row in (card.get("at_risk") or {}).get("customers", [])]
+    people += [(row["customer_id"], row["name"]) for row in (card["profitability"] or {}).get("top_destroyers", [])]
+    for highlight in card["referrals"]["highlights"]:
+        people.append((highlight["referrer_id"], highlight["referrer_name"]))
+        if highlight["referred_customer_id"] is not None:
+            people.append((highlight["referred_customer_id"], highlight["referred_name"]))
+    return people
 
 
 def engagement(card: dict) -> list[dict]:
@@ -314,7 +401,22 @@ def migration(card: dict) -> dict:
     return {"columns": list(TO_LABELS.values()), "rows": rows, "totals": totals, "grand_total": sum(totals)}
 
 
-def definitions(settings: dict, numbers: formatting.Numbers) -> list[tuple[str, str]]:
+def definitions(settings: dict, numbers: formatting.Numbers, columns: int = 3) -> list[list[tuple[str, str]]]:
+    """The plain-words definitions, in `columns` runs of about equal height (in lines of ~40 characters)."""
+    terms = _definitions(settings, numbers)
+    lines = [1.6 + math.ceil(len(meaning) / 40) for _, meaning in terms]  # the bold term, then the meaning
+    target = sum(lines) / columns
+    runs, run, height = [], [], 0.0
+    for term, size in zip(terms, lines, strict=True):
+        if run and height + size / 2 > target and len(runs) < columns - 1:
+            runs.append(run)
+            run, height = [], 0.0
+        run.append(term)
+        height += size
+    return runs + [run]
+
+
+def _definitions(settings: dict, numbers: formatting.Numbers) -> list[tuple[str, str]]:
     window = settings["window_days"]
     threshold = numbers.percent(settings["change_threshold"], digits=0)
     return [
@@ -326,12 +428,18 @@ def definitions(settings: dict, numbers: formatting.Numbers) -> list[tuple[str, 
         ("Lost", "Active at the start, not at the end. Closed: the account was explicitly closed; lapsed: they simply stopped buying."),
         ("In and out", "Bought during the period but was active at neither end (for example, bought and returned everything)."),
         ("Retained", "Active at both the start and the end."),
+        ("Value gained / lost / net", "Gained: run-rate of new and won-back customers plus expansion of retained ones. Lost: "
+         "run-rate of lost customers plus contraction of retained ones. Net = gained − lost = run-rate at end − at start."),
         ("Grew / declined / stable", f"A retained customer whose run-rate rose, or fell, by more than {threshold} of their start run-rate; stable otherwise."),
         ("Ordering less often", f"A retained customer with fewer purchases in the {window} days before the end than in the {window} days before the start."),
-        ("Value bridge", "Run-rate at start + new + won back + expansion − contraction − lost = run-rate at end, to the cent."),
-        ("Tiers", "Top, core and base by run-rate, with thresholds set once per scorecard from the customers active at the start."),
         ("Net revenue retention (NRR)", "Run-rate kept from the customers active at the start, including expansion: (start + expansion − contraction − lost) ÷ start."),
         ("Gross revenue retention (GRR)", "As NRR but without expansion: (start − contraction − lost) ÷ start."),
+        ("Comparisons (▲ ▼)", "Each headline figure against the period before and the same period a year earlier, same "
+         "settings and segments; “no data” when the data does not reach back that far."),
+        ("Short history", f"The data begins less than {window} days before the period start, so customers who bought only "
+         "before the data begins are invisible: gains are overstated and losses understated."),
+        ("Other segments", "Segments too small for a scorecard of their own, reported together (listed in the data-quality "
+         "notes). Every definition in full: docs/definitions.md of the scorecard project."),
     ]  # fmt: skip
 
 
@@ -359,7 +467,29 @@ def _common(document: dict, company: str) -> dict:
         "settings": document["settings"],
         "threshold": numbers.percent(document["settings"]["change_threshold"], digits=0),
         "source": "bundled sample data" if document["sample_data"] else "your data",
+        "short_history": narrative.short_history(document),
+        "material_exclusions": narrative.material_exclusions(document, numbers),
+        "segment_grouping": _segment_grouping(document, numbers),
+        "has_referrals": "referrals" in document["data_quality"]["rows_read"],
     }
+
+
+def _segment_grouping(document: dict, numbers: formatting.Numbers) -> str | None:
+    """Which segments of the data are reported together as "Other segments", and why."""
+    grouping = document["segment_grouping"]
+    grouped = grouping["other_segments"]
+    if not grouped:
+        return None
+    reasons = []
+    if grouping["only"] is not None:
+        reasons.append("not in the configured list of segments")
+    if grouping["min_customers"]:
+        reasons.append(f"fewer than {numbers.plural(grouping['min_customers'], 'customer')} active at the start or end of the period")
+    names = ", ".join(f"{g['segment']} ({numbers.count(g['customers'])})" for g in grouped)
+    return (
+        f"Other segments groups {numbers.plural(len(grouped), 'segment')} ({' or '.join(reasons)}; "
+        f"--min-segment-customers 0 keeps them all), with the customers active at the start or end of the period: {names}."
+    )
 
 
 def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: jinja2.Environment) -> str:
@@ -376,8 +506,8 @@ def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: 
         "c": card["customers"],
         "v": card["value"],
         "rates": card["rates"],
-        "verdict": verdict(card, numbers),
-        "tiles": tiles(card, numbers),
+        "narrative": story(document, card),
+        "tiles": tiles(card, numbers, narrative.comparison_labels(document)),
         "targets": targets(card, document["settings"]["targets"], numbers),
         "engagement": engagement(card),
         "migration": migration(card),
@@ -387,6 +517,7 @@ def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: 
         "notes": document["notes"],
         "quality": _quality(document),
         "charts": chart_uris,
+        "who": Names(card),
     }
     return env.get_template("scorecard.html").render(context)
 
@@ -398,6 +529,7 @@ def scorecard_chart_svgs(document: dict, card: dict) -> dict[str, str]:
         "count_bridge": charts.count_bridge(card, numbers),
         "value_bridge": charts.value_bridge(card, numbers),
         "trend": charts.gains_losses_trend(card, numbers, document["data_from"]),
+        "value_trend": charts.value_trend(card, numbers, document["data_from"]),
     }
     if card["profitability"]:
         svgs["whale_curve"] = charts.whale_curve(card["profitability"], numbers)
@@ -434,9 +566,6 @@ def profitability(card: dict, settings: dict, numbers: formatting.Numbers) -> di
     return {"headline": headline, "margin_note": margin_note}
 
 
-PERIOD_NOUNS = {"month": "month", "quarter": "quarter", "half": "half-year", "year": "year"}
-
-
 def _days_text(days: float) -> str:
     return f"{days:.0f} day" + ("" if round(days) == 1 else "s")
 
@@ -444,7 +573,7 @@ def _days_text(days: float) -> str:
 def outlook(card: dict, document: dict, numbers: formatting.Numbers) -> dict:
     """The plain words of the at-risk, cohorts and why-they-left page."""
     at_risk, backtest, loss = card["at_risk"], card["at_risk"]["backtest"], card["loss_reasons"]
-    noun = PERIOD_NOUNS[document["period"]["kind"]]
+    noun = narrative.PERIOD_NOUNS[document["period"]["kind"]]
     end = date.fromisoformat(document["period"]["end"])
     if at_risk["count"] is None:
         headline = f"No at-risk list this time: {at_risk['note']}."
@@ -531,25 +660,29 @@ def _lapsed_text(lapsed: dict, as_of: str, noun: str, numbers: formatting.Number
 
 
 def comparison(document: dict) -> list[dict]:
+    """The board pack's segment comparison: each scorecard's headline with the parts of its value gained
+    and lost; segments by net value change, largest first, then the company total."""
     rows = []
     for card in document["scorecards"]:
-        c, v = card["customers"], card["value"]
-        change = v["end"] - v["start"]
+        c, h = card["customers"], card["headline"]
         rows.append(
             {
                 "name": card["segment"] if card["segment"] is not None else "Company total",
                 "is_company": card["scope"] == "company",
-                "start": c["start"], "gained": c["gained"], "lost": c["lost"], "net": c["net"], "end": c["end"],
-                "value_gained": v["new"] + v["reactivated"], "value_lost": v["lost"], "value_change": change,
-                "nrr": card["rates"]["nrr"], "net_tone": "gain" if c["net"] > 0 else "loss" if c["net"] < 0 else "",
-                "value_tone": "gain" if change > 0 else "loss" if change < 0 else "",
+                "start": c["start"], "gained": h["customers_gained"], "lost": h["customers_lost"], "net": h["customers_net"], "end": c["end"],
+                "value_gained": h["value_gained"], "value_lost": h["value_lost"], "value_net": h["value_net"], "parts": h["parts"],
+                "nrr": card["rates"]["nrr"], "net_tone": "gain" if h["customers_net"] > 0 else "loss" if h["customers_net"] < 0 else "",
+                "value_tone": "gain" if h["value_net"] > 0 else "loss" if h["value_net"] < 0 else "",
             }
         )  # fmt: skip
-    segments = sorted((r for r in rows if not r["is_company"]), key=lambda r: (-r["value_change"], r["name"]))
+    segments = sorted((r for r in rows if not r["is_company"]), key=lambda r: (-r["value_net"], r["name"]))
     return segments + [r for r in rows if r["is_company"]]
 
 
-def board_pack_html(document: dict, env: jinja2.Environment) -> str:
+def board_pack_html(document: dict, env: jinja2.Environment, contents: list[dict]) -> str:
+    """The pack's own pages — cover with the company's story and the segment comparison, contents — and
+    one blank page per scorecard page, carrying only the pack's page number: build.py lays each scorecard
+    page over its blank (see `contents`: title, pages, sections)."""
     document = for_display(document)
     company = document["settings"]["company_name"]
     company_card = document["scorecards"][0]
@@ -557,8 +690,9 @@ def board_pack_html(document: dict, env: jinja2.Environment) -> str:
         "doc_title": f"{company} · customer scorecards · {document['period']['label']}",
         "description": f"Board pack: customers gained versus lost by segment, {document['period']['label']}",
         "running_title": f"Board pack · {_period_title(document)}",
-        "verdict": verdict(company_card, formatting.Numbers.for_document(document)),
+        "narrative": story(document, company_card),
         "comparison": comparison(document),
+        "contents": contents,
     }
     return env.get_template("board_pack.html").render(context)
 
@@ -586,6 +720,7 @@ def summary_html(document: dict, card: dict, chart_svgs: dict[str, str], env: ji
         "count_bridge": "Customer bridge: start, new, won back, lapsed, closed, end",
         "value_bridge": "Value bridge: start, new, won back, expansion, contraction, lost, end",
         "trend": "Customers gained versus lost over the last periods",
+        "value_trend": "Value gained versus lost over the last periods, with NRR and GRR",
     }
     context = _common(document, company) | {
         "doc_title": f"{company} · {scope_title} scorecard · {document['period']['label']}",
@@ -594,8 +729,8 @@ def summary_html(document: dict, card: dict, chart_svgs: dict[str, str], env: ji
         "card": card,
         "c": card["customers"],
         "v": card["value"],
-        "verdict": verdict(card, numbers),
-        "tiles": tiles(card, numbers),
+        "narrative": story(document, card),
+        "tiles": tiles(card, numbers, narrative.comparison_labels(document)),
         "targets": targets(card, document["settings"]["targets"], numbers),
         "notes": document["notes"],
         "charts": {name: charts.inline_svg(chart_svgs[name], name.replace("_", "-"), label) for name, label in labels.items()},
@@ -615,8 +750,8 @@ def board_pack_summary_html(document: dict, env: jinja2.Environment) -> str:
         "doc_title": f"{company} · customer scorecards · {document['period']['label']}",
         "description": f"Board pack: customers gained versus lost by segment, {document['period']['label']}",
         "card": company_card,
-        "verdict": verdict(company_card, numbers),
-        "tiles": tiles(company_card, numbers),
+        "narrative": story(document, company_card),
+        "tiles": tiles(company_card, numbers, narrative.comparison_labels(document)),
         "targets": targets(company_card, document["settings"]["targets"], numbers),
         "notes": document["notes"],
         "comparison": comparison(document),
@@ -638,20 +773,24 @@ def summary_text(document: dict, card: dict | None) -> str:
     lines = [f"{company} · {scope_title} · {_period_title(document)}", ""]
     if document["sample_data"]:
         lines += ["SAMPLE DATA — generated figures, not a real business", ""]
-    lines += [verdict(card, numbers)]
-    for block in ([f"- {sentence}" for sentence in card.get("narrative") or []], [f"Note: {note}" for note in document["notes"]]):
+    warnings = [narrative.short_history(document), narrative.material_exclusions(document, numbers)]
+    lines += [" ".join(story(document, card))]
+    for block in ([warning for warning in warnings if warning], [f"Note: {note}" for note in document["notes"]]):
         lines += [""] + block if block else []
     lines += ["", "Company" if board_pack else scope_title]
-    width = max(len(tile["label"]) for tile in tiles(card, numbers))
-    lines += [f"  {tile['label'].ljust(width)}  {tile['figure']:>10}   {tile['detail']}" for tile in tiles(card, numbers)]
+    card_tiles = tiles(card, numbers, narrative.comparison_labels(document))
+    width = max(len(tile["label"]) for tile in card_tiles)
+    for tile in card_tiles:
+        lines.append(f"  {tile['label'].ljust(width)}  {tile['figure']:>10}   {' · '.join(tile['parts'])}")
+        lines += [f"  {'':{width}}  {'':>10}   {line}" for line in tile["comparisons"]]
     if board_pack:
-        lines += ["", "Segments compared, by net value change (customers net · value net · NRR)"]
+        lines += ["", "Segments compared, by value net (customers net · value net · NRR)"]
         rows = comparison(document)
         name_width = max(len(row["name"]) for row in rows)
         for row in rows:
             lines.append(
                 f"  {row['name'].ljust(name_width)}  {numbers.count(row['net'], signed=True):>8}  "
-                f"{numbers.money(row['value_change'], signed=True):>10}  {numbers.percent(row['nrr']):>8}"
+                f"{numbers.money(row['value_net'], signed=True):>10}  {numbers.percent(row['nrr']):>8}"
             )
     else:
         c, v = card["customers"], card["value"]

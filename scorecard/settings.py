@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from .errors import UsageError
+from .formatting import is_currency_code
 
 NUMBER_FORMATS = ("1,234.56", "1.234,56", "1 234,56")
 MAX_WINDOW_DAYS = 3660
@@ -40,13 +41,14 @@ class Settings:
     # A customer is at risk when the chance of buying nothing next period is at least this (SPEC §3.12).
     risk_threshold: Decimal = Decimal("0.5")
     company_name: str | None = None  # None: "Sample Co." for the sample, else the data folder's name
-    currency: str = "EUR"
+    currency: str | None = None  # ISO code; None: the orders' currency column, else no currency symbol
     number_format: str = "1,234.56"
     logo: str | None = None
     redact: bool = False
-    # Segments with their own scorecard: a list, or a minimum size; the rest become "Other segments".
+    # Segments with their own scorecard: a list, and a minimum of customers active at the start or end of
+    # the reported period (0: no minimum); the rest are reported together as "Other segments".
     segments: tuple[str, ...] | None = None
-    min_segment_customers: int | None = None
+    min_segment_customers: int = 30
     targets: Targets = field(default_factory=Targets)
 
     def __post_init__(self) -> None:
@@ -75,8 +77,12 @@ class Settings:
             raise UsageError("--segment-by needs a column name")
         if self.number_format not in NUMBER_FORMATS:
             raise UsageError(f"number format must be one of {', '.join(NUMBER_FORMATS)}, got {self.number_format!r}")
-        if self.min_segment_customers is not None and self.min_segment_customers < 1:
-            raise UsageError("[segments] min_customers must be at least 1")
+        if self.min_segment_customers < 0:
+            raise UsageError(f"--min-segment-customers must be 0 (keep every segment) or more, got {self.min_segment_customers}")
+        if self.currency is not None:
+            if not is_currency_code(self.currency):
+                raise UsageError(f"--currency must be an ISO 4217 code like EUR, USD or GBP, got {self.currency!r}")
+            object.__setattr__(self, "currency", self.currency.strip().upper())
         if self.logo is not None and not self.logo.lower().endswith((".png", ".jpg", ".jpeg", ".svg")):
             raise UsageError(f"logo must be a .png, .jpg or .svg file, got {self.logo}")
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from .errors import DataError, UsageError, excerpt, listing
+from .formatting import article
 from .resources import resource_path
 from .urls import is_url, without_password
 
@@ -233,7 +234,7 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
     for column in REQUIRED_COLUMNS[table.name]:
         if column not in columns:
             hint = next((c for c in columns if c.strip().lower() == column), None)
-            fix = f"rename column {excerpt(hint)} to {column!r}" if hint else f"add a {column!r} column"
+            fix = f"rename column {excerpt(hint)} to {column!r}" if hint else f"add {article(column)} {column!r} column"
             problems.append(f"{table.location}: required column {column!r} is missing; {fix}")
     selected = []
     for column in REQUIRED_COLUMNS[table.name] + OPTIONAL_COLUMNS[table.name]:

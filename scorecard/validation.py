@@ -1,4 +1,4 @@
-"""Checks of the input against SPEC §2, run on the staging models before any metric is computed.
+"""Checks of the input against the input contract, run on the staging models before any metric is computed.
 
 Structural problems (a column that cannot be read as its type, duplicate keys, an empty orders table,
 mixed currencies) raise DataError with one line per problem. Row-level problems (unknown customers,
@@ -15,6 +15,7 @@ from decimal import Decimal
 import duckdb
 
 from .errors import DataError, excerpt, listing
+from .formatting import is_currency_code, plural, plural_phrase
 from .source import MAX_TEXT, Source
 
 SHOWN_ROWS = 3
@@ -59,6 +60,7 @@ class Exclusion:
 class DataQuality:
     rows_read: dict[str, int] = field(default_factory=dict)
     exclusions: list[Exclusion] = field(default_factory=list)
+    currency: str | None = None  # the orders' `currency` column, when it names one currency
 
     def excluded_rows(self, table: str) -> int:
         return sum(e.rows for e in self.exclusions if e.table == table and e.kind == "excluded")
@@ -101,10 +103,10 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
         bad = [(row, values.get(row)) for row in bad_rows]
         if bad:
             shown = _rows_list(bad[:SHOWN_ROWS])
-            more = f" and {len(bad) - SHOWN_ROWS} more" if len(bad) > SHOWN_ROWS else ""
+            more = f" and {len(bad) - SHOWN_ROWS:,} more" if len(bad) > SHOWN_ROWS else ""
             problems.append(
-                f"{_location(source, table)}, column {column}: {len(bad)} value(s) cannot be read as {expected}: "
-                f"{shown}{more}; correct them or re-export the column in that format"
+                f"{_location(source, table)}, column {column}: {plural(len(bad), 'value')} cannot be read as {expected}: "
+                f"{shown}{more}; correct {'it' if len(bad) == 1 else 'them'} or re-export the column in that format"
             )
 
     for table, columns in TEXT_COLUMNS:
@@ -119,10 +121,10 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
             ]
             if too_long:
                 shown = ", ".join(f"row {row}" for row in too_long[:SHOWN_ROWS])
-                more = f" and {len(too_long) - SHOWN_ROWS} more" if len(too_long) > SHOWN_ROWS else ""
+                more = f" and {len(too_long) - SHOWN_ROWS:,} more" if len(too_long) > SHOWN_ROWS else ""
                 problems.append(
-                    f"{_location(source, table)}, column {column}: {len(too_long)} value(s) longer than {MAX_TEXT:,} characters "
-                    f"({shown}{more}); shorten them, or check that the column holds what it should"
+                    f"{_location(source, table)}, column {column}: {plural(len(too_long), 'value')} longer than {MAX_TEXT:,} characters "
+                    f"({shown}{more}); shorten {'it' if len(too_long) == 1 else 'them'}, or check that the column holds what it should"
                 )
 
     for table, column in UNIQUE_KEYS:
@@ -152,7 +154,8 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
             ).fetchall()
             shown = "; ".join(f"{excerpt(key)} in rows {', '.join(map(str, keys_rows[:5]))}" for key, keys_rows in rows)
             problems.append(
-                f"{_location(source, table)}, column {column}: {len(duplicated)} value(s) appear more than once ({shown}); "
+                f"{_location(source, table)}, column {column}: {plural(len(duplicated), 'value')} "
+                f"{'appears' if len(duplicated) == 1 else 'appear'} more than once ({shown}); "
                 f"each {column} must be unique — remove the duplicate rows"
             )
 
@@ -182,7 +185,27 @@ def summarise(con: duckdb.DuckDBPyConnection, source: Source) -> DataQuality:
         "select input_table, reason, kind, rows, amount from mart_data_quality order by input_table, kind, rows desc, reason"
     ).fetchall():
         quality.exclusions.append(Exclusion(table, reason, kind, rows, amount))
+    if "orders" in source.tables:
+        found = con.execute("select min(upper(currency)) from stg_orders where currency is not null and not is_cancelled").fetchone()[0]
+        quality.currency = found  # one at most: check_structure stops mixed currencies
     return quality
+
+
+def reporting_currency(quality: DataQuality, source: Source, configured: str | None) -> str | None:
+    """The currency amounts are in: the setting (option or config) or the orders' currency column, which
+    must agree when both are given; None when neither says (amounts are then shown without a symbol)."""
+    found = quality.currency
+    if found is None:
+        return configured.upper() if configured else None
+    where = f"{_location(source, 'orders')}, column currency"
+    if not is_currency_code(found):
+        raise DataError(f"{where}: {found!r} is not an ISO 4217 currency code like EUR, USD or GBP; correct the column")
+    if configured and configured.upper() != found:
+        raise DataError(
+            f"{where}: the orders are in {found} but the currency setting (--currency or [report] currency) says "
+            f"{configured.upper()}; drop the setting, or convert the amounts to {configured.upper()}"
+        )
+    return found
 
 
 def check_tolerance(quality: DataQuality, source: Source, max_excluded: Decimal) -> None:
@@ -191,9 +214,9 @@ def check_tolerance(quality: DataQuality, source: Source, max_excluded: Decimal)
     for table, rows in quality.rows_read.items():
         excluded = quality.excluded_rows(table)
         if rows and excluded and Decimal(excluded) / rows > max_excluded:
-            reasons = "; ".join(f"{e.rows} {e.reason}" for e in quality.exclusions if e.table == table and e.kind == "excluded")
+            reasons = "; ".join(plural_phrase(e.rows, e.reason) for e in quality.exclusions if e.table == table and e.kind == "excluded")
             problems.append(
-                f"{_location(source, table)}: {excluded} of {rows} rows ({excluded / rows:.1%}) would be excluded "
+                f"{_location(source, table)}: {excluded:,} of {plural(rows, 'row')} ({excluded / rows:.1%}) would be excluded "
                 f"({reasons}), more than the {float(max_excluded):.0%} tolerated; fix the data, or pass "
                 f"--max-excluded {_suggest(excluded / rows)} to build with them excluded"
             )

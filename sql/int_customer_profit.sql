@@ -64,7 +64,7 @@ select
     costs.main_cost_kind,
     costs.main_cost
 from profitable_or_costly
-join int_customers as customers on customers.customer_id = profitable_or_costly.customer_id
+join int_customer_profiles as customers on customers.customer_id = profitable_or_costly.customer_id
 left join end_states on end_states.customer_id = profitable_or_costly.customer_id
 left join gross_profit on gross_profit.customer_id = profitable_or_costly.customer_id
 left join costs on costs.customer_id = profitable_or_costly.customer_id

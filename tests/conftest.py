@@ -87,6 +87,9 @@ def make_data(folder: Path, customers, orders, referrals=None, costs=None) -> Pa
 
 
 def compute(data: Path | None, period: str = "2025-Q3", as_of: date = TODAY, **settings) -> dict:
+    """The metrics document. The tiny tables of most tests have tiny segments: unless a test says
+    otherwise, every segment keeps its own scorecard (no grouping into "Other segments")."""
+    settings.setdefault("min_segment_customers", 0)
     result = engine.compute(resolve_source(data), period, Settings(**settings), as_of=as_of, today=as_of)
     return result.document
 

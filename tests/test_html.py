@@ -11,11 +11,13 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from markupsafe import escape
 from pypdf import PdfReader
 
 from conftest import make_data
-from scorecard import formatting, render
+from scorecard import formatting, narrative, render
 from scorecard.build import BuildOptions, build
+from scorecard.outputs import scorecard_file_names
 from scorecard.settings import Settings
 from scorecard.source import resolve_source
 
@@ -23,6 +25,7 @@ from scorecard.source import resolve_source
 PIXEL = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")
 MARKUP_SEGMENT = '<i>Retail</i> & "Co"'
 MARKUP_COMPANY = "<script>alert(1)</script> Ltd"
+WORD_JOINER = "\u2060"  # keeps a sign with its number on the page; invisible
 
 
 def summary_data(folder: Path) -> Path:
@@ -47,7 +50,7 @@ def built(tmp_path_factory):
     data = summary_data(root / "data")
     logo = root / "logo.png"
     logo.write_bytes(PIXEL)
-    settings = Settings(company_name=MARKUP_COMPANY, logo=str(logo), currency="GBP")
+    settings = Settings(company_name=MARKUP_COMPANY, logo=str(logo), currency="GBP", min_segment_customers=0)
     report = build(resolve_source(data), "2025-Q3", settings, BuildOptions(out=root / "out", jobs=1, force=True))
     return report.folder
 
@@ -117,7 +120,7 @@ def test_chart_ids_are_unique_on_a_page(built):
     text = (built / "scorecard-2025-Q3-company.html").read_text(encoding="utf-8")
     ids = re.findall(r'\bid="([^"]+)"', text)
     assert ids and len(ids) == len(set(ids))
-    assert text.count("<svg") == 3
+    assert text.count("<svg") == 4  # two bridges, customers and value over the last periods
 
 
 def test_summary_figures_equal_metrics_json_and_the_pdf(built):
@@ -130,9 +133,9 @@ def test_summary_figures_equal_metrics_json_and_the_pdf(built):
         segment = None if scope == "company" else scope.removeprefix("segment:")
         card = next(c for c in document["scorecards"] if c["segment"] == segment)
         html = (built / files["html"]).read_text(encoding="utf-8")
-        pdf = " ".join(page.extract_text() for page in PdfReader(built / files["pdf"]).pages)
-        figures = re.findall(r'<div class="figure">([^<]*)</div>', html)
-        assert figures == [tile["figure"] for tile in render.tiles(card, numbers)], scope
+        pdf = " ".join(page.extract_text() for page in PdfReader(built / files["pdf"]).pages).replace(WORD_JOINER, "")
+        figures = [figure.replace(WORD_JOINER, "") for figure in re.findall(r'<div class="figure">([^<]*)</div>', html)]
+        assert figures == [tile["figure"] for tile in render.tiles(card, numbers, narrative.comparison_labels(document))], scope
         for figure in figures:
             assert figure in pdf, (scope, figure)
         # the value bridge, exact to the penny, equals metrics.json
@@ -144,25 +147,19 @@ def test_summary_figures_equal_metrics_json_and_the_pdf(built):
     assert f"<td>{numbers.count(company['customers']['end'])}</td>" in pack
 
 
-def test_narrative_is_shown_when_the_document_has_one(tmp_path):
-    data = summary_data(tmp_path / "data")
-    from scorecard import engine
-
-    document = engine.compute(resolve_source(data), "2025-Q3", Settings()).document
-    card = document["scorecards"][0]
-    svgs = render.scorecard_chart_svgs(document, card)
-    without = render.summary_html(document, card, svgs, render.environment())
-    assert 'class="narrative"' not in without
-    card["narrative"] = ["Net value grew by <b>£4K</b>.", "Two customers left."]
-    with_narrative = render.summary_html(document, card, svgs, render.environment())
-    assert "<li>Net value grew by &lt;b&gt;£4K&lt;/b&gt;.</li>" in with_narrative and "<li>Two customers left.</li>" in with_narrative
-    assert "- Two customers left." in render.summary_text(document, card)
+def test_the_narrative_is_shown_escaped_in_the_html_and_the_text(built):
+    document = json.loads((built / "metrics.json").read_text(encoding="utf-8"))
+    segment = next(card for card in document["scorecards"] if card["segment"] == MARKUP_SEGMENT)
+    pdf = scorecard_file_names("2025-Q3", [None, MARKUP_SEGMENT, "Wholesale"])[MARKUP_SEGMENT]
+    html = (built / pdf.replace(".pdf", ".html")).read_text(encoding="utf-8")
+    assert 'class="narrative"' in html and MARKUP_SEGMENT in segment["narrative"][0]
+    assert escape(" ".join(segment["narrative"])) in html and "<i>Retail</i>" not in html
 
 
 def test_summaries_in_a_real_browser(built, chromium, tmp_path):
     document = json.loads((built / "metrics.json").read_text(encoding="utf-8"), parse_float=Decimal)
     numbers = formatting.Numbers.for_document(document)
-    expected = [tile["figure"] for tile in render.tiles(document["scorecards"][0], numbers)]
+    expected = [tile["figure"] for tile in render.tiles(document["scorecards"][0], numbers, narrative.comparison_labels(document))]
     for name, width in (
         ("scorecard-2025-Q3-company.html", 1000),
         ("scorecard-2025-Q3-company.html", 390),
@@ -176,13 +173,16 @@ def test_summaries_in_a_real_browser(built, chromium, tmp_path):
         tiles = visit.page.locator(".tile")
         assert tiles.count() == 6
         assert all(tiles.nth(i).is_visible() for i in range(6))
-        assert visit.page.locator(".tile .figure").all_inner_texts() == expected
+        assert [text.replace(WORD_JOINER, "") for text in visit.page.locator(".tile .figure").all_inner_texts()] == expected
         for i in range(6):  # each tile lies within the page's width: nothing cut off on a phone
             box = tiles.nth(i).bounding_box()
             assert box["x"] >= 0 and box["x"] + box["width"] <= width, (name, width, box)
         if name.startswith("scorecard"):
             charts = visit.page.locator("figure.chart svg")
-            assert charts.count() == 3 and all(charts.nth(i).bounding_box()["height"] > 100 for i in range(3))
+            boxes = [charts.nth(i).bounding_box() for i in range(charts.count())]
+            assert len(boxes) == 4  # the two bridges; customers and value over the last periods
+            # drawn whole at a readable size: scaled with the page, never squashed (the trends are wide and low)
+            assert all(box["height"] > 90 and box["height"] > box["width"] / 4 for box in boxes), boxes
         assert shot.stat().st_size > 20_000  # a real picture of the page, kept with the test's files
 
 

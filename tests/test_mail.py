@@ -58,7 +58,9 @@ def mail_data(folder: Path, late_order: bool = False) -> Path:
 
 
 def build_into(data: Path, out: Path):
-    return build(resolve_source(data), "2025-Q3", Settings(company_name="Acme Group"), BuildOptions(out=out, jobs=1))
+    return build(
+        resolve_source(data), "2025-Q3", Settings(company_name="Acme Group", min_segment_customers=0), BuildOptions(out=out, jobs=1)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +203,7 @@ READERS = [
 def write_config(folder: Path, port: int | None, recipients=READERS, name: str = "scorecard.toml", **mail) -> Path:
     settings = {"host": "127.0.0.1", "port": port, "security": "none", "from": "Scorecards <scorecards@example.com>",
                 "attempts": 2, "retry_wait_seconds": 0, "timeout_seconds": 5} | mail  # fmt: skip
-    lines = ["[mail]"]
+    lines = ["[segments]", "min_customers = 0", "[mail]"]  # the tiny test data: every segment its own scorecard
     for key, value in settings.items():
         if value is not None:
             lines.append(f"{key} = {json.dumps(value)}")
@@ -321,6 +323,8 @@ def test_a_rebuild_with_changed_figures_is_sent_again_only_with_resend(tmp_path,
             "--force",
             "--jobs",
             "1",
+            "--min-segment-customers",
+            "0",
         ],
     )
     assert rebuilt_same.exit_code == 0
@@ -351,7 +355,12 @@ def test_unknown_scopes_are_a_config_error_before_anything_is_sent(out, smtp_ser
 
 def test_a_segment_not_built_is_named(tmp_path, smtp_server):
     out = tmp_path / "out"
-    build(resolve_source(mail_data(tmp_path / "data")), "2025-Q3", Settings(), BuildOptions(out=out, jobs=1, segments=["Retail"]))
+    build(
+        resolve_source(mail_data(tmp_path / "data")),
+        "2025-Q3",
+        Settings(min_segment_customers=0),
+        BuildOptions(out=out, jobs=1, segments=["Retail"]),
+    )
     result = send(write_config(tmp_path, smtp_server(Inbox())), out)
     assert result.exit_code == 2 and "segment 'Wholesale' has no scorecard" in result.output and "--segment" in result.output
 

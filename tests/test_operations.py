@@ -214,7 +214,8 @@ def test_segments_outside_the_list_or_too_small_become_other_segments(tmp_path):
         ).stdout
     )
     assert [(c["segment"], c["customers"]["new"]) for c in by_size["scorecards"]] == [(None, 5), ("Big", 3), ("Other segments", 2)]
-    (tmp_path / "listed.toml").write_text('[segments]\nonly = ["Tiny"]\n')
+    assert by_size["segment_grouping"]["other_segments"] == [{"segment": "Mini", "customers": 1}, {"segment": "Tiny", "customers": 1}]
+    (tmp_path / "listed.toml").write_text('[segments]\nonly = ["Tiny"]\nmin_customers = 0\n')
     listed = json.loads(
         runner.invoke(
             app, ["metrics", "-p", "2025-Q3", "-f", "json", "--data", str(data), "--config", str(tmp_path / "listed.toml")]
@@ -226,7 +227,9 @@ def test_segments_outside_the_list_or_too_small_become_other_segments(tmp_path):
 def test_number_format_and_traffic_lights_reach_the_pdf(tmp_path):
     data = small_data(tmp_path / "data")
     config = tmp_path / "scorecard.toml"
-    config.write_text('[report]\nnumber_format = "1.234,56"\ncompany = "Muster GmbH"\n[targets]\nnet_customers = 5\nnrr = 0.5\n')
+    config.write_text(
+        '[report]\nnumber_format = "1.234,56"\ncompany = "Muster GmbH"\ncurrency = "EUR"\n[targets]\nnet_customers = 5\nnrr = 0.5\n'
+    )
     result = runner.invoke(
         app, ["build", "-p", "2025-Q3", "--data", str(data), "--out", str(tmp_path / "out"), "--jobs", "1", "--config", str(config)]
     )

@@ -236,7 +236,7 @@ FAILURES = {
     "not a number": (
         {"schema": "not_a_number"},
         1,
-        "table not_a_number.orders, column amount: 1 value(s) cannot be read as a decimal number",
+        "table not_a_number.orders, column amount: 1 value cannot be read as a decimal number",
     ),
     "bad URL": ({"port": "notaport"}, 2, "not a usable PostgreSQL URL"),
 }

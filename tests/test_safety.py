@@ -326,13 +326,16 @@ EXPECTED_DAY = {"UTC": "2025-10-01", "America/New_York": "2025-09-30", "Asia/Tok
 
 def staged_dates(data: Path, time_zone: str) -> dict[str, str | None]:
     """order_id → the order date as staging reads it, in `time_zone`."""
+    from datetime import date
+
     from scorecard import engine
     from scorecard.models import INPUT_TABLES, ModelRunner
+    from scorecard.settings import Settings
     from scorecard.source import load_source, resolve_source
 
     with engine.connect() as con:
         # run_settings first, as engine.prepare does: a typed TIMESTAMPTZ column is dated in its time zone.
-        con.execute("create table run_settings as select ? as time_zone", [time_zone])
+        engine._create_run_settings(con, Settings(time_zone=time_zone), date(2026, 1, 1))
         load_source(con, resolve_source(data), "segment")
         ModelRunner(con).run(available=set(INPUT_TABLES) - {"run_periods", "run_segments"})
         return dict(con.execute("select order_id, cast(order_date as varchar) from stg_orders").fetchall())
@@ -379,7 +382,7 @@ def test_a_timestamp_with_a_zone_that_cannot_be_read_stops_the_run(tmp_path, val
     data = zone_forms_data(tmp_path / "data", ["2025-08-01", value], file_format)
     result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data), "--time-zone", "America/New_York"])
     assert result.exit_code == 1
-    one_error_line(result, "column order_date: 1 value(s) cannot be read", "row 2", value[:19])
+    one_error_line(result, "column order_date: 1 value cannot be read", "row 2", value[:19])
 
 
 # --- Silently wrong figures: amounts -------------------------------------------------------------------
@@ -421,7 +424,13 @@ def test_parquet_amounts_nan_inf_1e17_and_1e20_stop_the_run_like_the_same_csv_va
     for data, value in ((parquet, shown), (csv_data, csv_text)):
         result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data), "-f", "json"])
         assert result.exit_code == 1, (data.name, result.output)
-        one_error_line(result, "column amount: 1 value(s) cannot be read as a decimal number", f"row 2 ('{value}')")
+        one_error_line(result, "column amount: 1 value cannot be read as a decimal number", f"row 2 ('{value}')")
+
+
+def currency_config(folder: Path, code: str) -> Path:
+    config = folder / f"currency-{code}.toml"
+    config.write_text(f'[report]\ncurrency = "{code}"\n')
+    return config
 
 
 def test_amounts_with_more_than_two_decimals_are_rounded_and_the_rounding_reported(tmp_path):
@@ -434,9 +443,11 @@ def test_amounts_with_more_than_two_decimals_are_rounded_and_the_rounding_report
         {"table": "costs", "reason": "amount with more than two decimals (rounded to the cent)", "rows": 1, "amount": 0.01},
         {"table": "orders", "reason": "amount with more than two decimals (rounded to the cent)", "rows": 3, "amount": 0.01},
     ]
-    assert any("3 amount(s) in the orders table had more than two decimals" in note for note in document["notes"])
+    assert any("3 amounts in the orders table had more than two decimals and were rounded" in note for note in document["notes"])
     validated = runner.invoke(app, ["validate", "--data", str(data)])
-    assert "orders: 3 amount with more than two decimals (rounded to the cent), changing their total by +€0.01" in validated.output
+    assert "orders: 3 amounts with more than two decimals (rounded to the cent), changing their total by +0.01" in validated.output
+    priced = runner.invoke(app, ["validate", "--data", str(data), "--config", str(currency_config(tmp_path, "EUR"))])
+    assert "changing their total by +€0.01" in priced.output
     # Parquet: a DOUBLE is read as the number it prints as (12.345, not 12.3449999…); a DECIMAL(10,4) exactly.
     parquet = orders_as_parquet(tmp_path / "double", "cast(12.345 as double)")
     rounded = json.loads(runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(parquet), "-f", "json"]).stdout)
@@ -455,7 +466,7 @@ def test_the_rounding_note_reaches_the_pdf(tmp_path):
     result = build(data, tmp_path / "out")
     assert result.exit_code == 0, result.output
     text = " ".join(page.extract_text() for page in PdfReader(tmp_path / "out" / "2025-Q3" / "scorecard-2025-Q3-company.pdf").pages)
-    assert "1 amount(s) in the orders table had more than two decimals and were rounded to the" in " ".join(text.split())
+    assert "1 amount in the orders table had more than two decimals and was rounded to the" in " ".join(text.split())
 
 
 def test_an_amount_of_a_hundred_billion_with_a_margin_column_works(tmp_path):
@@ -536,7 +547,9 @@ def test_metrics_csv_neutralises_formula_injection_and_numbers_stay_numbers(tmp_
     customers = [(f"C{i}", name) for i, name in enumerate(hostile)]
     orders = [(f"C{i}", "2025-08-01", "10") for i in range(len(hostile))] + [("C0", "2024-08-01", "500")]
     data = make_data(tmp_path / "data", customers, orders, costs=[("C1", "2025-08-01", "100", "support")])
-    result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data), "-f", "csv", "--gross-margin", "0.1"])
+    result = runner.invoke(
+        app, ["metrics", "-p", "2025-Q3", "--data", str(data), "-f", "csv", "--gross-margin", "0.1", "--min-segment-customers", "0"]
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.stdout, newline="")))
     segments = {row["segment"] for row in rows}
@@ -545,7 +558,7 @@ def test_metrics_csv_neutralises_formula_injection_and_numbers_stay_numbers(tmp_
     assert any(value.startswith("-") for value in values)  # a negative figure stays a number, unescaped
     assert all(not value.startswith("'") for value in values)
     # the build writes the same CSV
-    assert build(data, tmp_path / "out", "--gross-margin", "0.1").exit_code == 0
+    assert build(data, tmp_path / "out", "--gross-margin", "0.1", "--min-segment-customers", "0").exit_code == 0
     assert (tmp_path / "out" / "2025-Q3" / "metrics.csv").read_bytes().decode() == result.stdout
 
 
@@ -558,7 +571,7 @@ def test_a_right_to_left_override_in_a_segment_name_is_isolated_in_the_pdf(tmp_p
     orders = [("A1", "2024-09-01", "120"), ("A1", "2025-08-01", "30"), ("A2", "2025-08-10", "99.99"), ("B1", "2025-02-01", "500"),
               ("B2", "2024-12-01", "750"), ("B2", "2025-09-30", "80")]  # fmt: skip
     data = make_data(tmp_path / "data", customers, orders)
-    assert build(data, tmp_path / "out").exit_code == 0
+    assert build(data, tmp_path / "out", "--min-segment-customers", "0").exit_code == 0  # every segment its own scorecard
     folder = tmp_path / "out" / "2025-Q3"
     names = scorecard_file_names("2025-Q3", [None, "Retail\u202e", "\u2069\u202eWholesale"])
     for segment in ("Retail\u202e", "\u2069\u202eWholesale"):
@@ -608,7 +621,7 @@ def test_error_messages_never_echo_a_huge_field(tmp_path):
     data = make_data(tmp_path / "data", [("A", "X")], [("A", "2025-08-01", "10"), ("A", huge, "10")])
     result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(data)])
     assert result.exit_code == 1
-    line = one_error_line(result, "column order_date: 1 value(s) cannot be read", "row 2 ('2025-13-01xxx")
+    line = one_error_line(result, "column order_date: 1 value cannot be read", "row 2 ('2025-13-01xxx")
     assert len(line) < 600
     # A huge column name (listed when --segment-by names no column) and a huge duplicate key.
     wide = make_data(tmp_path / "wide", [{"customer_id": "A", "y" * 1_000_000: "1"}], [("A", "2025-08-01", "10")])
@@ -621,8 +634,8 @@ def test_error_messages_never_echo_a_huge_field(tmp_path):
     assert result.exit_code == 2 and len(result.output) < 600, len(result.output)
     twice = make_data(tmp_path / "twice", [("K" * 500_000, "X"), ("K" * 500_000, "X")], [("A", "2025-08-01", "10")])
     result = runner.invoke(app, ["metrics", "-p", "2025-Q3", "--data", str(twice)])
-    assert result.exit_code == 1 and "value(s) longer than 16,384 characters (row 1, row 2)" in result.output
-    assert "appear more than once ('KKKKK" in result.output
+    assert result.exit_code == 1 and "2 values longer than 16,384 characters (row 1, row 2)" in result.output
+    assert "1 value appears more than once ('KKKKK" in result.output
     assert all(len(line) < 600 for line in result.output.splitlines())
 
 
@@ -733,8 +746,8 @@ def test_a_tiny_parquet_file_of_one_huge_repeated_value_stays_within_memory(tmp_
     )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"Error: {data / 'customers.parquet'}, column name: 9000 value(s) longer than 16,384 characters (row 1, row 2, row 3 "
-        "and 8997 more); shorten them, or check that the column holds what it should"
+        f"Error: {data / 'customers.parquet'}, column name: 9,000 values longer than 16,384 characters (row 1, row 2, row 3 "
+        "and 8,997 more); shorten them, or check that the column holds what it should"
     ]
     assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 2_500_000  # KiB: the largest child of this test run
 

@@ -14,7 +14,19 @@ from ..urls import without_password
 from . import BuildContext
 
 MANIFEST = "manifest.json"
-DEPENDENCIES = ("duckdb", "weasyprint", "altair", "vl-convert-python", "jinja2", "typer", "pypdf", "numpy", "scipy", "threadpoolctl")
+DEPENDENCIES = (
+    "duckdb",
+    "weasyprint",
+    "altair",
+    "vl-convert-python",
+    "jinja2",
+    "typer",
+    "pypdf",
+    "numpy",
+    "scipy",
+    "threadpoolctl",
+    "babel",
+)
 
 
 def versions() -> dict[str, str]:

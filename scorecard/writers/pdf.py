@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import hashlib
+import io
 import multiprocessing
 import os
+import re
 import signal
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -97,8 +99,80 @@ class ScorecardPdfs:
         return [target.name for _, target in jobs]
 
 
+def _contents(pdfs: list[tuple[str, Path]]) -> list[dict]:
+    """Per scorecard PDF: its title in the pack, pages, and its sections (bookmarks) by page."""
+    from pypdf import PdfReader
+
+    contents = []
+    for number, (title, path) in enumerate(pdfs, start=1):
+        reader = PdfReader(path)
+        sections = []
+
+        def walk(items, reader=reader, sections=sections):
+            for item in items:
+                if isinstance(item, list):
+                    walk(item)
+                elif item.title and not item.title.endswith("customers gained versus lost"):
+                    sections.append({"title": item.title, "page": reader.get_destination_page_number(item)})
+
+        walk(reader.outline)
+        contents.append(
+            {"title": title, "anchor": f"scorecard-{number}", "pages": len(reader.pages), "sections": sections, "reader": reader}
+        )
+    return contents
+
+
+_TEXT_BLOCK = re.compile(rb"\nBT\n1 0 0 -1 ([0-9.]+) ([0-9.]+) Tm\n.*?\nET(?=\n|$)", re.S)
+
+
+def _without_page_number(content: bytes, mediabox) -> bytes:
+    """The scorecard page's content without its own "Page x of y": WeasyPrint draws each margin box as a
+    text block positioned in CSS pixels (y downwards); the page number is the one in the bottom margin's
+    right half. The pack prints its own number there instead."""
+    width, height = float(mediabox.width) / 0.75, float(mediabox.height) / 0.75  # points → CSS pixels
+    bottom_margin = 14 / 25.4 * 96  # 14 mm, as the stylesheet's @page margin
+
+    def drop(block: re.Match) -> bytes:
+        x, y = float(block.group(1)), float(block.group(2))
+        return b"" if y > height - bottom_margin and x > width / 2 else block.group(0)
+
+    return _TEXT_BLOCK.sub(drop, content)
+
+
+def _lay_under(writer, page, underneath) -> None:
+    """Draw page `underneath` (from another PDF) beneath the content of `page`: it becomes a form XObject of
+    the writer, so its resources keep their own names and no content stream is parsed or rewritten."""
+    from pypdf.generic import ArrayObject, DecodedStreamObject, DictionaryObject, NameObject
+
+    form = DecodedStreamObject()
+    contents = underneath.get_contents()
+    form.set_data(_without_page_number(contents.get_data(), underneath.mediabox) if contents is not None else b"")
+    form[NameObject("/Type")] = NameObject("/XObject")
+    form[NameObject("/Subtype")] = NameObject("/Form")
+    form[NameObject("/BBox")] = ArrayObject(underneath.mediabox)
+    form[NameObject("/Resources")] = underneath["/Resources"].get_object().clone(writer)
+    form_reference = writer._add_object(form.flate_encode())
+
+    # The pack's pages share one resource dictionary: each gets its own, naming its own scorecard page.
+    resources = DictionaryObject(page["/Resources"].get_object())
+    xobjects = DictionaryObject(resources["/XObject"].get_object()) if "/XObject" in resources else DictionaryObject()
+    xobjects[NameObject("/ScorecardPage")] = form_reference
+    resources[NameObject("/XObject")] = xobjects
+    page[NameObject("/Resources")] = resources
+    drawing = DecodedStreamObject()
+    drawing.set_data(b"q /ScorecardPage Do Q\n")
+    existing = page["/Contents"]
+    existing = list(existing.get_object()) if isinstance(existing.get_object(), ArrayObject) else [existing]
+    page[NameObject("/Contents")] = ArrayObject([writer._add_object(drawing), *existing])
+
+
 class BoardPackPdf:
-    """Cover and comparison rendered once; the scorecards appended from their finished PDFs."""
+    """One PDF: cover (the company's story and the segments compared), contents with page numbers and
+    links, then every scorecard, numbered "Page x of y" across the pack.
+
+    The scorecards are not rendered again: the pack is rendered once with a blank page per scorecard
+    page, carrying only the pack's page number; each finished scorecard page, without its own number,
+    is then laid under its blank."""
 
     name = "board-pack"
 
@@ -106,7 +180,7 @@ class BoardPackPdf:
         return [context.board_pack_stem + ".pdf"]
 
     def write(self, context: BuildContext, staging: Path) -> list[str]:
-        from pypdf import PdfWriter
+        from pypdf import PdfReader, PdfWriter
         from pypdf.generic import ArrayObject, ByteStringObject
 
         started = time.perf_counter()
@@ -114,12 +188,15 @@ class BoardPackPdf:
         target = staging / (context.board_pack_stem + ".pdf")
         by_segment = {scorecard.segment: scorecard for scorecard in context.scorecards}
         in_pack_order = [None] + [row["name"] for row in render.comparison(document) if not row["is_company"] and row["name"] in by_segment]
-        cover = staging / ".cover.pdf"
-        render.html_to_pdf(render.board_pack_html(document, render.environment()), cover)
-        writer = PdfWriter()
-        writer.append(cover, outline_item="Cover and segment comparison")
-        for segment in in_pack_order:
-            writer.append(staging / (by_segment[segment].stem + ".pdf"), outline_item=by_segment[segment].title)
+        contents = _contents([(by_segment[segment].title, staging / (by_segment[segment].stem + ".pdf")) for segment in in_pack_order])
+        front = io.BytesIO()
+        render.html_to_pdf(render.board_pack_html(document, render.environment(), contents), front)
+        writer = PdfWriter(clone_from=PdfReader(front))
+        first = len(writer.pages) - sum(entry["pages"] for entry in contents)
+        for entry in contents:
+            for offset, page in enumerate(entry["reader"].pages):
+                _lay_under(writer, writer.pages[first + offset], page)
+            first += entry["pages"]
         writer.add_metadata(
             {
                 "/Title": f"{document['settings']['company_name']} · customer scorecards · {document['period']['label']}",
@@ -131,7 +208,6 @@ class BoardPackPdf:
         writer._ID = ArrayObject([ByteStringObject(seed), ByteStringObject(seed)])
         with target.open("wb") as handle:
             writer.write(handle)
-        cover.unlink()
         context.timings[target.name] = time.perf_counter() - started
         context.scopes.setdefault(BOARD_PACK_SCOPE, {"title": "Board pack"})["pdf"] = target.name
         return [target.name]
