@@ -47,7 +47,7 @@ class BuildContext:
     label: str
     scorecards: list[Scorecard]  # company first, then segments in document order
     source: object  # scorecard.source.Source: the inputs, for the manifest
-    jobs: int = 1  # render processes
+    workers: object | None = None  # writers/pdf.py RenderWorkers, started by the build; None: render in this process
     progress: Callable[[str, int, int, str], None] | None = None
     fingerprint: str = ""
     metrics_seconds: float = 0.0
