@@ -17,7 +17,6 @@ MANIFEST = "manifest.json"
 DEPENDENCIES = (
     "duckdb",
     "weasyprint",
-    "altair",
     "vl-convert-python",
     "jinja2",
     "typer",
