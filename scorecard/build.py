@@ -15,13 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from . import engine, metrics, outputs, render
+from . import outputs
 from .errors import Interrupted, UsageError, excerpt, listing
 from .settings import Settings
 from .source import Source
 from .writers import BuildContext, Scorecard, Writer, default_writers
 from .writers.manifest import versions
-from .writers.pdf import RenderWorkers, render_workers
+from .writers.workers import RenderWorkers, render_workers
 
 
 @dataclass
@@ -90,17 +90,21 @@ def _terminate_cleanly():
 
 
 def build(source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None = None) -> BuildReport:
-    with _terminate_cleanly():
+    # The render processes start first: their start-up overlaps this process importing the engine and
+    # the renderer (~1 s) and the engine's SQL.
+    with _terminate_cleanly(), render_workers(options.jobs or min(4, os.cpu_count() or 1)) as workers:
+        from . import render
+
         render.check_fonts()
         render.check_logo(settings.logo)
-        # The render processes start now: their start-up overlaps the engine's SQL.
-        with render_workers(options.jobs or min(4, os.cpu_count() or 1)) as workers:
-            return _build(source, period_text, settings, options, writers, workers)
+        return _build(source, period_text, settings, options, writers, workers)
 
 
 def _build(
     source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None, workers: RenderWorkers | None
 ) -> BuildReport:
+    from . import engine, metrics
+
     started = time.perf_counter()
     result = engine.compute(
         source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress
