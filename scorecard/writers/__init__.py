@@ -53,6 +53,7 @@ class BuildContext:
     metrics_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per written file
     chart_svgs: dict[str | None, dict[str, str]] = field(default_factory=dict)  # per segment, made once, used by PDF and HTML
+    outlines: dict[str | None, dict] = field(default_factory=dict)  # per segment: the scorecard PDF's pages and sections
     scopes: dict[str, dict[str, str]] = field(default_factory=dict)  # scope → {"pdf": name, "html": name, "title": …}
 
     @property

@@ -14,16 +14,35 @@ from . import BOARD_PACK_SCOPE, BuildContext
 from .workers import RenderWorkers
 
 
-def _render_scorecard(document: dict, index: int, target: Path) -> tuple[float, dict[str, str]]:
-    """One scorecard to one PDF. Runs in a worker process; returns seconds spent and the chart SVGs
-    (the HTML summary inlines the same charts instead of drawing them again)."""
+def _render_scorecard(document: dict, index: int, target: Path) -> tuple[float, dict[str, str], dict]:
+    """One scorecard to one PDF. Runs in a worker process; returns seconds spent, the chart SVGs (the
+    HTML summary inlines the same charts instead of drawing them again) and the PDF's outline (pages
+    and sections: the board pack's contents)."""
     started = time.perf_counter()
     card = document["scorecards"][index]
     env = render.environment()
     svgs = render.scorecard_chart_svgs(document, card)
     html = render.scorecard_html(document, card, {name: charts.data_uri(svg) for name, svg in svgs.items()}, env)
-    render.html_to_pdf(html, target)
-    return time.perf_counter() - started, svgs
+    rendered = render.html_to_pdf(html, target)
+    outline = {"pages": len(rendered.pages), "sections": _sections(rendered.make_bookmark_tree())}
+    return time.perf_counter() - started, svgs, outline
+
+
+def _sections(bookmarks: list, sections: list | None = None) -> list[dict]:
+    """A scorecard's sections (every bookmark but its title) with their pages (from 0), in order."""
+    sections = [] if sections is None else sections
+    for label, (page, _, _), children, _ in bookmarks:
+        if not label.endswith("customers gained versus lost"):
+            sections.append({"title": label, "page": page})
+        _sections(children, sections)
+    return sections
+
+
+def _render_front(html: str) -> bytes:
+    """The board pack's own pages as PDF bytes (in a render worker, while the build reads the scorecards)."""
+    buffer = io.BytesIO()
+    render.html_to_pdf(html, buffer)
+    return buffer.getvalue()
 
 
 def _render_all(
@@ -62,9 +81,10 @@ class ScorecardPdfs:
         jobs = [(scorecard.index, staging / (scorecard.stem + ".pdf")) for scorecard in context.scorecards]
         results = _render_all(context.document, jobs, context.workers, context.progress)
         for scorecard in context.scorecards:
-            seconds, svgs = results[scorecard.index]
+            seconds, svgs, outline = results[scorecard.index]
             context.timings[scorecard.stem + ".pdf"] = seconds
             context.chart_svgs[scorecard.segment] = svgs
+            context.outlines[scorecard.segment] = outline
             context.scopes.setdefault(scorecard.scope, {"title": scorecard.title})["pdf"] = scorecard.stem + ".pdf"
         return [target.name for _, target in jobs]
 
@@ -90,6 +110,33 @@ def _contents(pdfs: list[tuple[str, Path]]) -> list[dict]:
             {"title": title, "anchor": f"scorecard-{number}", "pages": len(reader.pages), "sections": sections, "reader": reader}
         )
     return contents
+
+
+def _read(path: Path):
+    """A scorecard PDF, with every object its pages use already read (they are then cloned into the pack)."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    reader = PdfReader(path)
+    seen: set[int] = set()
+
+    def resolve(item) -> None:
+        if isinstance(item, IndirectObject):
+            if item.idnum in seen:
+                return
+            seen.add(item.idnum)
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):
+            for value in item.values():
+                resolve(value)
+        elif isinstance(item, ArrayObject):
+            for value in item:
+                resolve(value)
+
+    for page in reader.pages:
+        resolve(page.get("/Resources"))
+        resolve(page.get("/Contents"))
+    return reader
 
 
 _TEXT_BLOCK = re.compile(rb"\nBT\n1 0 0 -1 ([0-9.]+) ([0-9.]+) Tm\n.*?\nET(?=\n|$)", re.S)
@@ -158,10 +205,21 @@ class BoardPackPdf:
         target = staging / (context.board_pack_stem + ".pdf")
         by_segment = {scorecard.segment: scorecard for scorecard in context.scorecards}
         in_pack_order = [None] + [row["name"] for row in render.comparison(document) if not row["is_company"] and row["name"] in by_segment]
-        contents = _contents([(by_segment[segment].title, staging / (by_segment[segment].stem + ".pdf")) for segment in in_pack_order])
-        front = io.BytesIO()
-        render.html_to_pdf(render.board_pack_html(document, render.environment(), contents), front)
-        writer = PdfWriter(clone_from=PdfReader(front))
+        pdfs = [(by_segment[segment].title, staging / (by_segment[segment].stem + ".pdf")) for segment in in_pack_order]
+        if all(segment in context.outlines for segment in in_pack_order):  # as the render workers reported them
+            contents = [
+                {"title": title, "anchor": f"scorecard-{number}", **context.outlines[segment]}
+                for number, ((title, _), segment) in enumerate(zip(pdfs, in_pack_order, strict=True), start=1)
+            ]
+        else:
+            contents = _contents(pdfs)
+        html = render.board_pack_html(document, render.environment(), contents)
+        # A render worker draws the pack's own pages while this process reads the scorecards.
+        pending = context.workers.pool.submit(_render_front, html) if context.workers else None
+        for entry, (_, path) in zip(contents, pdfs, strict=True):
+            entry.setdefault("reader", _read(path))
+        front = pending.result() if pending else _render_front(html)
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(front)))
         first = len(writer.pages) - sum(entry["pages"] for entry in contents)
         for entry in contents:
             for offset, page in enumerate(entry["reader"].pages):
