@@ -77,10 +77,10 @@ def run(rows: list[str], data_root: Path, repeat: int) -> list[dict]:
     return results
 
 
-def write(results: list[dict], repeat: int, out: Path) -> None:
+def write(results: list[dict], repeat: int, out: Path, measured: str | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     info = machine()
-    document = {"run_at": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit(), "repeat": repeat, "machine": info,
+    document = {"run_at": datetime.now(UTC).isoformat(timespec="seconds"), "commit": measured or commit(), "repeat": repeat, "machine": info,
                 "results": results}  # fmt: skip
     (out / "builds.json").write_text(json.dumps(document, indent=2) + "\n")
     lines = [
