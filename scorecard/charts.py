@@ -1,4 +1,4 @@
-"""Charts: small, pre-aggregated frames from the metrics document → Vega-Lite → SVG (vl-convert, offline).
+"""Charts: small, pre-aggregated frames from the metrics document → Altair → SVG (vl-convert, offline).
 
 Every chart uses one installed font (DejaVu Sans) so vl-convert measures text as WeasyPrint draws it,
 and a colour-blind-safe palette (Okabe–Ito). `allowed_base_urls=[]` keeps Vega from loading anything.
@@ -12,6 +12,7 @@ import re
 import xml.etree.ElementTree as ElementTree
 from decimal import Decimal
 
+import altair as alt
 import vl_convert
 from markupsafe import Markup
 
@@ -28,46 +29,64 @@ INK = "#222222"
 GRID = "#E6E6E6"
 
 
-# The Vega-Lite version vl-convert compiles the specs with (the one Altair 6.3 wrote when the charts
-# were designed). Specs are written as plain Vega-Lite: building them with Altair cost more Python time
-# than drawing them, and importing Altair 0.4 s in every render process.
-SCHEMA = "https://vega.github.io/schema/vega-lite/v6.4.1.json"
-
-# The shared look (fonts, colours, axes).
-CONFIG = {
-    "view": {"continuousWidth": 300, "continuousHeight": 300, "stroke": None},
-    "axis": {"domainColor": "#999", "gridColor": GRID, "labelColor": INK, "labelFontSize": 10, "tickColor": "#999", "titleColor": INK,
-             "titleFontSize": 10},
-    "background": "white",
-    "font": FONT,
-    "legend": {"labelFontSize": 10, "orient": "bottom", "symbolSize": 80, "titleFontSize": 10},
-    "padding": 4,
-    "title": {"anchor": "start", "color": INK, "fontSize": 12, "fontWeight": "bold"},
-}  # fmt: skip
+def _configured(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    return (
+        chart.configure(font=FONT, background="white", padding=4)
+        .configure_view(stroke=None)
+        .configure_axis(
+            labelFontSize=10, titleFontSize=10, labelColor=INK, titleColor=INK, gridColor=GRID, domainColor="#999", tickColor="#999"
+        )
+        .configure_title(fontSize=12, anchor="start", color=INK, fontWeight="bold")
+        .configure_legend(labelFontSize=10, titleFontSize=10, orient="bottom", symbolSize=80)
+    )
 
 
-def chart(values: list[dict], mark: str, encoding: dict, **mark_properties) -> dict:
-    """One Vega-Lite view: inline data, a mark and its encoding."""
-    return {"data": {"values": values}, "mark": {"type": mark, **mark_properties}, "encoding": encoding}
+_CONFIG: dict = {}
 
 
-def field(name: str, kind: str | None = None, **properties) -> dict:
-    """An encoding channel: a field, its type (quantitative, nominal…) and any axis, scale, sort or title."""
-    return {"field": name, **properties, **({"type": kind} if kind else {})}
+def _config() -> dict:
+    """The shared look (fonts, colours, axes), as Vega-Lite config: made once per process."""
+    if not _CONFIG:
+        _CONFIG.update(_configured(alt.Chart(alt.Data(values=[])).mark_point()).to_dict(validate=False)["config"])
+    return _CONFIG
 
 
-def layered(*charts: dict, **properties) -> dict:
-    """Charts drawn over each other."""
-    return {"layer": list(charts), **properties}
+def _spec(chart: alt.TopLevelMixin | dict) -> dict:
+    """A chart's Vega-Lite without the keys only the top level carries. Schema validation costs a third
+    of the time and guards nothing here: the specs are ours and fixed."""
+    if isinstance(chart, dict):
+        return chart
+    spec = chart.to_dict(validate=False)
+    spec.pop("$schema", None)
+    spec.pop("config", None)
+    return spec
 
 
-def stacked(*charts: dict, **properties) -> dict:
-    """Charts one above the other sharing the x scale."""
-    return {"vconcat": list(charts), "resolve": {"scale": {"x": "shared"}}, **properties}
+def layered(*charts, **properties) -> dict:
+    """Charts drawn over each other, as plain Vega-Lite. Altair's own layer and concat deep-copy every
+    subchart, with its data, several times over: that cost more than drawing the chart."""
+    return {"layer": [_spec(chart) for chart in charts], **properties}
 
 
-def to_svg(spec: dict) -> str:
-    return vl_convert.vegalite_to_svg({"$schema": SCHEMA, **spec, "config": CONFIG}, allowed_base_urls=[])
+def stacked(*charts, **properties) -> dict:
+    """Charts one above the other sharing the x scale, as plain Vega-Lite (see `layered`)."""
+    return {"vconcat": [_spec(chart) for chart in charts], "resolve": {"scale": {"x": "shared"}}, **properties}
+
+
+def _hoist_datasets(spec: dict, datasets: dict) -> dict:
+    """Named datasets may only sit at the top level: move the parts' up."""
+    datasets.update(spec.pop("datasets", {}))
+    for key in ("layer", "vconcat"):
+        for part in spec.get(key, []):
+            _hoist_datasets(part, datasets)
+    return spec
+
+
+def to_svg(chart: alt.TopLevelMixin | dict) -> str:
+    datasets: dict = {}
+    spec = _hoist_datasets(dict(_spec(chart)), datasets)
+    top = {"$schema": alt.SCHEMA_URL, **spec, "config": _config()} | ({"datasets": datasets} if datasets else {})
+    return vl_convert.vegalite_to_svg(top, allowed_base_urls=[])
 
 
 def data_uri(svg: str) -> str:
@@ -189,47 +208,34 @@ def waterfall(
                 "text": label(amount, kind),
             }
         )
-    colours = {"domain": ["total", "gain", "loss"], "range": [TOTAL, GAIN, LOSS]}
+    colours = alt.Scale(domain=["total", "gain", "loss"], range=[TOTAL, GAIN, LOSS])
     domain = zoomed_domain(rows)
-    scale = {"clamp": True, "domain": list(domain), "nice": False, "zero": False} if domain else {"nice": True}
-    title = {
-        "text": title,
-        "subtitle": f"≈ axis broken: it starts at {axis_label(domain[0])}, not zero" if domain else "",
-        "subtitleColor": LOSS,
-        "subtitleFontSize": 9,
-        "subtitleFontWeight": "bold",
-    }
+    scale = alt.Scale(domain=list(domain), clamp=True, nice=False, zero=False) if domain else alt.Scale(nice=True)
+    title_params = alt.TitleParams(
+        title,
+        subtitle=f"≈ axis broken: it starts at {axis_label(domain[0])}, not zero" if domain else "",
+        subtitleFontSize=9,
+        subtitleColor=LOSS,
+        subtitleFontWeight="bold",
+    )
     # Horizontal, like a bridge table read top to bottom: step names never collide, and each bar's
     # figure sits just right of it.
-    y = field("step", "nominal", axis={"domain": False, "labelPadding": 4, "ticks": False}, sort={"field": "order"}, title=None)
+    base = alt.Chart(alt.Data(values=rows)).encode(
+        y=alt.Y("step:N", sort=alt.SortField("order"), title=None, axis=alt.Axis(ticks=False, domain=False, labelPadding=4)),
+    )
     if whole:
         low, high = domain or (0, max(row["high"] for row in rows))
         ticks = [tick for tick in whole_ticks(low, high, 4) if low <= tick <= high]
-        axis = {"format": "~s", "values": ticks}
+        axis = alt.Axis(format="~s", values=ticks)
     else:
-        axis = {"format": "~s", "tickCount": 4}
+        axis = alt.Axis(format="~s", tickCount=4)
     bar_height = max(8, int(height / len(rows) * 0.62))
-    bars = chart(
-        rows,
-        "bar",
-        {
-            "color": field("kind", "nominal", legend=None, scale=colours),
-            "x": field("low", "quantitative", axis=axis, scale=scale, title=None),
-            "x2": field("high"),
-            "y": y,
-        },
-        clip=True,
-        height=bar_height,
+    bars = base.mark_bar(height=bar_height, clip=True).encode(
+        x=alt.X("low:Q", title=None, axis=axis, scale=scale),
+        x2="high:Q",
+        color=alt.Color("kind:N", scale=colours, legend=None),
     )
-    text = chart(
-        rows,
-        "text",
-        {"text": field("text", "nominal"), "x": field("high", "quantitative"), "y": y},
-        align="left",
-        color=INK,
-        dx=4,
-        fontSize=9.5,
-    )
+    text = base.mark_text(align="left", dx=4, fontSize=9.5, color=INK).encode(x="high:Q", text="text:N")
     layers = [bars, text]
     if domain:
         # The break: a white ≈ across each total bar, just right of where the axis starts.
@@ -238,11 +244,12 @@ def waterfall(
             for row in rows
             if row["kind"] == "total"
         ]
-        encoding = {"x": field("at", "quantitative", scale=scale), "y": field("step", "nominal", sort={"field": "order"})}
         layers.append(
-            chart(marks, "text", encoding, baseline="middle", color="white", fontSize=bar_height * 1.5, fontWeight="bold", text="≈")
+            alt.Chart(alt.Data(values=marks))
+            .mark_text(text="≈", fontSize=bar_height * 1.5, fontWeight="bold", color="white", baseline="middle")
+            .encode(x=alt.X("at:Q", scale=scale), y=alt.Y("step:N", sort=alt.SortField("order")))
         )
-    return to_svg(layered(*layers, width=width, height=height, title=title))
+    return to_svg(layered(*layers, width=width, height=height, title=title_params.to_dict()))
 
 
 def count_bridge(card: dict, numbers: formatting.Numbers, width: int = 230, height: int = 150) -> str:
@@ -292,17 +299,16 @@ def _shown_periods(card: dict, data_from: str | None) -> list[dict]:
     return [period for period in card["trend"] if data_from is None or period["period_end"] > data_from] or card["trend"][-1:]
 
 
-def _period_axis(shown: list[dict], labels: bool) -> dict:
-    return field(
-        "period",
-        "nominal",
-        axis={"domain": False, "labelAngle": 0, "labelPadding": 2, "labels": labels, "ticks": labels},
+def _period_axis(shown: list[dict], labels: bool) -> alt.X:
+    return alt.X(
+        "period:N",
         sort=[period["period"] for period in shown],
         title=None,
+        axis=alt.Axis(labelAngle=0, labels=labels, ticks=labels, domain=False, labelPadding=2),
     )
 
 
-def _figure_rows(shown: list[dict], rows: list[tuple[str, list[str]]], width: int) -> dict:
+def _figure_rows(shown: list[dict], rows: list[tuple[str, list[str]]], width: int) -> alt.Chart:
     """A small table under a trend chart, one column per period (aligned with the bars): the figures
     that would otherwise sit on the bars and lines, and which periods have short history."""
     if any(period["short_history"] for period in shown):
@@ -312,14 +318,16 @@ def _figure_rows(shown: list[dict], rows: list[tuple[str, list[str]]], width: in
         for index, (name, texts) in enumerate(rows)
         for position, period in enumerate(shown)
     ]
-    encoding = {
-        "text": field("text", "nominal"),
-        "x": _period_axis(shown, labels=False),
-        "y": field(
-            "row", "nominal", axis={"domain": False, "labelFontWeight": "bold", "ticks": False}, sort=[name for name, _ in rows], title=None
-        ),
-    }
-    return chart(cells, "text", encoding, color=INK, fontSize=9) | {"height": 13 * len(rows), "width": width}
+    return (
+        alt.Chart(alt.Data(values=cells))
+        .mark_text(fontSize=9, color=INK)
+        .encode(
+            x=_period_axis(shown, labels=False),
+            y=alt.Y("row:N", sort=[name for name, _ in rows], title=None, axis=alt.Axis(ticks=False, domain=False, labelFontWeight="bold")),
+            text="text:N",
+        )
+        .properties(width=width, height=13 * len(rows))
+    )
 
 
 def _short_subtitle(card: dict, shown: list[dict], data_from: str | None) -> str:
@@ -345,41 +353,37 @@ def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str |
     x = _period_axis(shown, labels=True)
     # Whole-number ticks, on every layer: layers share the y axis, and merged axes that differ lose their ticks.
     ticks = whole_ticks(min(b["customers"] for b in bars), max(b["customers"] for b in bars), 5)
-    y_axis = {"format": ",d", "labelOverlap": False, "values": ticks}
-    columns = chart(
-        bars,
-        "bar",
-        {
-            "color": field(
-                "kind",
-                "nominal",
-                legend={"labelLimit": 150, "orient": "right"},
-                scale={"domain": ["Gained", "Lost"], "range": [GAIN, LOSS]},
+    y_axis = alt.Axis(format=",d", values=ticks, labelOverlap=False)
+    columns = (
+        alt.Chart(alt.Data(values=bars))
+        .mark_bar(size=max(10, int(width / max(1, len(net)) * 0.45)))
+        .encode(
+            x=x,
+            y=alt.Y("customers:Q", title="customers", axis=y_axis),
+            color=alt.Color(
+                "kind:N",
+                scale=alt.Scale(domain=["Gained", "Lost"], range=[GAIN, LOSS]),
                 title=None,
+                legend=alt.Legend(orient="right", labelLimit=150),
             ),
-            "opacity": {"condition": {"test": "datum.short", "value": 0.35}, "value": 1.0},
-            "x": x,
-            "y": field("customers", "quantitative", axis=y_axis, title="customers"),
-        },
-        size=max(10, int(width / max(1, len(net)) * 0.45)),
+            opacity=alt.condition("datum.short", alt.value(0.35), alt.value(1.0)),
+        )
     )
-    net_line = chart(
-        net,
-        "line",
-        {"x": x, "y": field("net", "quantitative", axis=y_axis, title="customers")},
-        color=INK,
-        point={"color": INK, "size": 30},
+    net_line = (
+        alt.Chart(alt.Data(values=net))
+        .mark_line(color=INK, point=alt.OverlayMarkDef(color=INK, size=30))
+        .encode(x=x, y=alt.Y("net:Q", title="customers", axis=y_axis))
     )
-    zero = chart([{"zero": 0}], "rule", {"y": field("zero", "quantitative", axis=y_axis, title="customers")}, color="#999")
+    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y=alt.Y("zero:Q", title="customers", axis=y_axis))
     top = layered(columns, zero, net_line, width=width, height=height)
     rows = _figure_rows(shown, [("Net", [numbers.count(p["headline"]["customers_net"], signed=True) for p in shown])], width)
-    title = {
-        "text": "Customers gained (new + won back) versus lost, last periods (line: net)",
-        "subtitle": _short_subtitle(card, shown, data_from),
-        "subtitleColor": "#666",
-        "subtitleFontSize": 8.5,
-    }
-    return to_svg(stacked(top, rows, spacing=2, title=title))
+    title = alt.TitleParams(
+        "Customers gained (new + won back) versus lost, last periods (line: net)",
+        subtitle=_short_subtitle(card, shown, data_from),
+        subtitleFontSize=8.5,
+        subtitleColor="#666",
+    )
+    return to_svg(stacked(top, rows, spacing=2, title=title.to_dict()))
 
 
 VALUE_PARTS = (
@@ -402,34 +406,29 @@ def value_trend(card: dict, numbers: formatting.Numbers, data_from: str | None =
         for order, (key, label, sign, _) in enumerate(VALUE_PARTS)
     ]
     x = _period_axis(shown, labels=True)
-    columns = chart(
-        bars,
-        "bar",
-        {
-            "color": field(
-                "part",
-                "nominal",
-                legend={"labelLimit": 150, "orient": "right"},
-                scale={"domain": [label for _, label, _, _ in VALUE_PARTS], "range": [colour for *_, colour in VALUE_PARTS]},
+    columns = (
+        alt.Chart(alt.Data(values=bars))
+        .mark_bar(size=max(10, int(width / max(1, len(shown)) * 0.45)))
+        .encode(
+            x=x,
+            y=alt.Y("value:Q", title="run-rate", stack="zero", axis=alt.Axis(format="~s", tickCount=5)),
+            color=alt.Color(
+                "part:N",
+                scale=alt.Scale(domain=[label for _, label, _, _ in VALUE_PARTS], range=[colour for *_, colour in VALUE_PARTS]),
                 title=None,
+                legend=alt.Legend(orient="right", labelLimit=150),
             ),
-            "opacity": {"condition": {"test": "datum.short", "value": 0.35}, "value": 1.0},
-            "order": field("order", "quantitative"),
-            "x": x,
-            "y": field("value", "quantitative", axis={"format": "~s", "tickCount": 5}, stack="zero", title="run-rate"),
-        },
-        size=max(10, int(width / max(1, len(shown)) * 0.45)),
+            order=alt.Order("order:Q"),
+            opacity=alt.condition("datum.short", alt.value(0.35), alt.value(1.0)),
+        )
     )
     net = [{"period": period["period"], "net": float(period["headline"]["value_net"])} for period in shown]
-    net_marks = chart(
-        net,
-        "tick",
-        {"x": x, "y": field("net", "quantitative")},
-        color=INK,
-        size=max(10, int(width / max(1, len(shown)) * 0.55)),
-        thickness=2,
+    net_marks = (
+        alt.Chart(alt.Data(values=net))
+        .mark_tick(color=INK, thickness=2, size=max(10, int(width / max(1, len(shown)) * 0.55)))
+        .encode(x=x, y="net:Q")
     )
-    zero = chart([{"zero": 0}], "rule", {"y": field("zero", "quantitative")}, color="#999")
+    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y="zero:Q")
     top = layered(columns, zero, net_marks, width=width, height=height)
     rows = _figure_rows(
         shown,
@@ -440,13 +439,13 @@ def value_trend(card: dict, numbers: formatting.Numbers, data_from: str | None =
         ],
         width,
     )
-    title = {
-        "text": "Annual run-rate value gained versus lost (black tick: net)",
-        "subtitle": _short_subtitle(card, shown, data_from),
-        "subtitleColor": "#666",
-        "subtitleFontSize": 8.5,
-    }
-    return to_svg(stacked(top, rows, spacing=2, title=title))
+    title = alt.TitleParams(
+        "Annual run-rate value gained versus lost (black tick: net)",
+        subtitle=_short_subtitle(card, shown, data_from),
+        subtitleFontSize=8.5,
+        subtitleColor="#666",
+    )
+    return to_svg(stacked(top, rows, spacing=2, title=title.to_dict()))
 
 
 def whale_curve(profitability: dict, numbers: formatting.Numbers, width: int = 600, height: int = 210) -> str:
@@ -464,31 +463,24 @@ def whale_curve(profitability: dict, numbers: formatting.Numbers, width: int = 6
         if as_share
         else f"peak: {numbers.money(peak['profit'])}"
     )
-    y_axis = {
-        "format": ".0%" if as_share else "~s",
-        "tickCount": 5,
-        "title": "cumulative profit" + (" (% of total; grey line: 100 %)" if as_share else ""),
-    }
-    x = field("customers", "quantitative", axis={"format": ".0%", "title": "customers, most profitable first"}, scale={"domain": [0, 1]})
-    line = chart(points, "line", {"x": x, "y": field("profit", "quantitative", axis=y_axis)}, color=GAIN, strokeWidth=2.5)
+    y_axis = alt.Axis(
+        format=".0%" if as_share else "~s", tickCount=5, title="cumulative profit" + (" (% of total; grey line: 100 %)" if as_share else "")
+    )
+    x = alt.X("customers:Q", axis=alt.Axis(format=".0%", title="customers, most profitable first"), scale=alt.Scale(domain=[0, 1]))
+    line = alt.Chart(alt.Data(values=points)).mark_line(color=GAIN, strokeWidth=2.5).encode(x=x, y=alt.Y("profit:Q", axis=y_axis))
     marks = [{"customers": peak["customers_share"] or 0.0, "profit": peak_y, "text": peak_label}]
-    peak_point = chart(marks, "point", {"x": x, "y": field("profit", "quantitative")}, color=INK, filled=True, size=70)
+    peak_point = alt.Chart(alt.Data(values=marks)).mark_point(filled=True, size=70, color=INK).encode(x=x, y="profit:Q")
     # The label sits on whichever side of the peak has room.
     right_side = (peak["customers_share"] or 0.0) < 0.6
-    peak_text = chart(
-        marks,
-        "text",
-        {"text": field("text", "nominal"), "x": x, "y": field("profit", "quantitative")},
-        align="left" if right_side else "right",
-        color=INK,
-        dx=6 if right_side else -6,
-        dy=-10,
-        fontSize=10,
+    peak_text = (
+        alt.Chart(alt.Data(values=marks))
+        .mark_text(dy=-10, fontSize=10, color=INK, align="left" if right_side else "right", dx=6 if right_side else -6)
+        .encode(x=x, y="profit:Q", text="text:N")
     )
-    break_even = chart(marks, "rule", {"x": x}, color=LOSS, strokeDash=[4, 3])
+    break_even = alt.Chart(alt.Data(values=marks)).mark_rule(color=LOSS, strokeDash=[4, 3]).encode(x=x)
     layers = [line, break_even, peak_point, peak_text]
     if as_share:  # the 100 % line is named in the axis title: a label on the chart would sit on the curve
-        layers.append(chart([{"profit": 1.0}], "rule", {"y": field("profit", "quantitative")}, color="#999"))
+        layers.append(alt.Chart(alt.Data(values=[{"profit": 1.0}])).mark_rule(color="#999").encode(y="profit:Q"))
     return to_svg(
         layered(*layers, width=width, height=height, title="Whale curve: who creates and who destroys profit (dashed: break-even)")
     )
@@ -507,4 +499,4 @@ def warm_up() -> None:
         "encoding": {"x": {"field": "step", "type": "nominal"}, "y": {"field": "high", "type": "quantitative"}},
     }
     spec = {"data": {"values": rows}, "title": {"text": "warm-up", "subtitle": "chart"}, "vconcat": [{"layer": [bars, text]}, line]}
-    to_svg(spec)
+    vl_convert.vegalite_to_svg({**spec, "config": _config()}, allowed_base_urls=[])

@@ -17,6 +17,7 @@ MANIFEST = "manifest.json"
 DEPENDENCIES = (
     "duckdb",
     "weasyprint",
+    "altair",
     "vl-convert-python",
     "jinja2",
     "typer",
