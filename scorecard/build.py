@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from . import engine, metrics, outputs, render
+from . import outputs
 from .errors import Interrupted, UsageError, excerpt, listing
 from .settings import Settings
 from .source import Source
 from .writers import BuildContext, Scorecard, Writer, default_writers
 from .writers.manifest import versions
+from .writers.workers import RenderWorkers, render_workers
 
 
 @dataclass
@@ -89,13 +90,21 @@ def _terminate_cleanly():
 
 
 def build(source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None = None) -> BuildReport:
-    with _terminate_cleanly():
-        return _build(source, period_text, settings, options, writers)
+    # The render processes start first: their start-up overlaps this process importing the engine and
+    # the renderer (~1 s) and the engine's SQL.
+    with _terminate_cleanly(), render_workers(options.jobs or min(4, os.cpu_count() or 1)) as workers:
+        from . import render
+
+        render.check_fonts()
+        render.check_logo(settings.logo)
+        return _build(source, period_text, settings, options, writers, workers)
 
 
-def _build(source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None) -> BuildReport:
-    render.check_fonts()
-    render.check_logo(settings.logo)
+def _build(
+    source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None, workers: RenderWorkers | None
+) -> BuildReport:
+    from . import engine, metrics
+
     started = time.perf_counter()
     result = engine.compute(
         source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress
@@ -120,7 +129,7 @@ def _build(source: Source, period_text: str, settings: Settings, options: BuildO
         label=label,
         scorecards=[Scorecard(segment, index_of[segment], pdf_names[segment].removesuffix(".pdf")) for segment in wanted],
         source=source,
-        jobs=options.jobs or min(4, os.cpu_count() or 1),
+        workers=workers,
         progress=options.progress,
         metrics_seconds=metrics_seconds,
     )
@@ -132,6 +141,8 @@ def _build(source: Source, period_text: str, settings: Settings, options: BuildO
         final = out / label
         outputs.check_replaceable(final)
         if not options.force and _unchanged(final, context.fingerprint):
+            if workers:
+                workers.stop()  # not needed after all: stop them rather than wait for their start-up
             return BuildReport(final, [], {}, metrics_seconds, time.perf_counter() - started, skipped=True, document=document)
         staging = outputs.new_staging_folder(out, label)
         try:

@@ -7,6 +7,7 @@ the tool's own packaged assets and data: URIs and refuses everything else, stopp
 from __future__ import annotations
 
 import base64
+import io
 import logging
 import math
 import os
@@ -27,6 +28,7 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", UserWarning)
     from weasyprint import HTML
     from weasyprint.text.ffi import ffi, fontconfig
+from weasyprint.document import Document
 from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
 
 from . import charts, formatting, narrative
@@ -116,16 +118,19 @@ def keep_signs(text: str) -> str:
     return _HYPHEN_IN_LABEL.sub("-\u2060", _SIGN_BEFORE_FIGURE.sub("\\1\u2060", text))
 
 
-def html_to_pdf(html: str, target: Path, templates: Path | None = None) -> None:
-    """Write the PDF; any URL that is not a packaged asset stops the render with ScorecardError."""
+def html_to_pdf(html: str, target: Path | io.BytesIO, templates: Path | None = None) -> Document:
+    """Write the PDF and return the laid-out document (its pages and bookmarks); any URL that is not a
+    packaged asset stops the render with ScorecardError."""
     root = templates or resource_path("templates")
     # Without libharfbuzz-subset, WeasyPrint subsets fonts with fontTools, which stamps each font with
     # the current time unless SOURCE_DATE_EPOCH is set: fix it, so identical inputs stay identical bytes.
     os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
     try:
-        HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=PackagedAssetsOnly(root)).write_pdf(target)
+        document = HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=PackagedAssetsOnly(root)).render()
+        document.write_pdf(target)
     except RefusedURL as refused:
         raise ScorecardError(str(refused)) from None
+    return document
 
 
 # --- view models: what each template needs, derived from the metrics document only ----------------

@@ -47,12 +47,13 @@ class BuildContext:
     label: str
     scorecards: list[Scorecard]  # company first, then segments in document order
     source: object  # scorecard.source.Source: the inputs, for the manifest
-    jobs: int = 1  # render processes
+    workers: object | None = None  # writers/pdf.py RenderWorkers, started by the build; None: render in this process
     progress: Callable[[str, int, int, str], None] | None = None
     fingerprint: str = ""
     metrics_seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # seconds per written file
     chart_svgs: dict[str | None, dict[str, str]] = field(default_factory=dict)  # per segment, made once, used by PDF and HTML
+    outlines: dict[str | None, dict] = field(default_factory=dict)  # per segment: the scorecard PDF's pages and sections
     scopes: dict[str, dict[str, str]] = field(default_factory=dict)  # scope → {"pdf": name, "html": name, "title": …}
 
     @property

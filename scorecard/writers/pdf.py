@@ -2,83 +2,72 @@
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import hashlib
 import io
-import multiprocessing
-import os
 import re
-import signal
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 
 from .. import charts, render
 from . import BOARD_PACK_SCOPE, BuildContext
+from .workers import RenderWorkers
 
 
-def _render_scorecard(document: dict, index: int, target: Path) -> tuple[float, dict[str, str]]:
-    """One scorecard to one PDF. Runs in a worker process; returns seconds spent and the chart SVGs
-    (the HTML summary inlines the same charts instead of drawing them again)."""
+def _render_scorecard(document: dict, index: int, target: Path) -> tuple[float, dict[str, str], dict]:
+    """One scorecard to one PDF. Runs in a worker process; returns seconds spent, the chart SVGs (the
+    HTML summary inlines the same charts instead of drawing them again) and the PDF's outline (pages
+    and sections: the board pack's contents)."""
     started = time.perf_counter()
     card = document["scorecards"][index]
     env = render.environment()
     svgs = render.scorecard_chart_svgs(document, card)
     html = render.scorecard_html(document, card, {name: charts.data_uri(svg) for name, svg in svgs.items()}, env)
-    render.html_to_pdf(html, target)
-    return time.perf_counter() - started, svgs
+    rendered = render.html_to_pdf(html, target)
+    outline = {"pages": len(rendered.pages), "sections": _sections(rendered.make_bookmark_tree())}
+    return time.perf_counter() - started, svgs, outline
 
 
-_PR_SET_PDEATHSIG = 1  # prctl(2)
+def _sections(bookmarks: list, sections: list | None = None) -> list[dict]:
+    """A scorecard's sections (every bookmark but its title) with their pages (from 0), in order."""
+    sections = [] if sections is None else sections
+    for label, (page, _, _), children, _ in bookmarks:
+        if not label.endswith("customers gained versus lost"):
+            sections.append({"title": label, "page": page})
+        _sections(children, sections)
+    return sections
 
 
-def _die_with_parent(parent: int) -> None:
-    """Render worker initializer: the kernel kills this worker when the build process dies, however it
-    dies (SIGKILL included), so no orphaned worker keeps its ~200 MB. Linux only; elsewhere the pool's
-    own shutdown on a clean exit or SIGTERM still applies."""
-    with contextlib.suppress(AttributeError, OSError):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() != parent:  # the parent died before the call above took effect
-        os._exit(1)
+def _render_front(html: str) -> bytes:
+    """The board pack's own pages as PDF bytes (in a render worker, while the build reads the scorecards)."""
+    buffer = io.BytesIO()
+    render.html_to_pdf(html, buffer)
+    return buffer.getvalue()
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop a pool at once (a failed or interrupted build): pending jobs are cancelled and running
-    workers are killed rather than waited for. Python 3.11 has no public call for the latter."""
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in list((getattr(pool, "_processes", None) or {}).values()):
-        with contextlib.suppress(OSError, AttributeError):
-            process.kill()
-
-
-def _render_all(document: dict, jobs: list[tuple[int, Path]], processes: int, progress=None) -> dict[int, tuple[float, dict]]:
+def _render_all(
+    document: dict, jobs: list[tuple[int, Path]], workers: RenderWorkers | None, progress=None
+) -> dict[int, tuple[float, dict]]:
     results: dict[int, tuple[float, dict]] = {}
 
     def tick(target: Path) -> None:
         if progress:
             progress("render", len(results), len(jobs), target.name)
 
-    if processes <= 1 or len(jobs) < 3:
+    if workers is None:
         for index, target in jobs:
             results[index] = _render_scorecard(document, index, target)
             tick(target)
         return results
-    # spawn, not fork (fork-based workers have crashed WeasyPrint upstream). No max_tasks_per_child:
-    # on Python 3.11 a pool that recycles its workers can hang for good once they exit (seen here after
-    # 2 × 8 scorecards); WeasyPrint's memory stays flat over many documents anyway.
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=_die_with_parent, initargs=(os.getpid(),))
     try:
-        futures = {pool.submit(_render_scorecard, document, index, target): (index, target) for index, target in jobs}
+        futures = {workers.pool.submit(_render_scorecard, document, index, target): (index, target) for index, target in jobs}
         for future in as_completed(futures):
             index, target = futures[future]
             results[index] = future.result()
             tick(target)
     except BaseException:
-        _stop_workers(pool)
+        workers.stop()
         raise
-    pool.shutdown()
     return results
 
 
@@ -90,11 +79,12 @@ class ScorecardPdfs:
 
     def write(self, context: BuildContext, staging: Path) -> list[str]:
         jobs = [(scorecard.index, staging / (scorecard.stem + ".pdf")) for scorecard in context.scorecards]
-        results = _render_all(context.document, jobs, context.jobs, context.progress)
+        results = _render_all(context.document, jobs, context.workers, context.progress)
         for scorecard in context.scorecards:
-            seconds, svgs = results[scorecard.index]
+            seconds, svgs, outline = results[scorecard.index]
             context.timings[scorecard.stem + ".pdf"] = seconds
             context.chart_svgs[scorecard.segment] = svgs
+            context.outlines[scorecard.segment] = outline
             context.scopes.setdefault(scorecard.scope, {"title": scorecard.title})["pdf"] = scorecard.stem + ".pdf"
         return [target.name for _, target in jobs]
 
@@ -120,6 +110,33 @@ def _contents(pdfs: list[tuple[str, Path]]) -> list[dict]:
             {"title": title, "anchor": f"scorecard-{number}", "pages": len(reader.pages), "sections": sections, "reader": reader}
         )
     return contents
+
+
+def _read(path: Path):
+    """A scorecard PDF, with every object its pages use already read (they are then cloned into the pack)."""
+    from pypdf import PdfReader
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    reader = PdfReader(path)
+    seen: set[int] = set()
+
+    def resolve(item) -> None:
+        if isinstance(item, IndirectObject):
+            if item.idnum in seen:
+                return
+            seen.add(item.idnum)
+            item = item.get_object()
+        if isinstance(item, DictionaryObject):
+            for value in item.values():
+                resolve(value)
+        elif isinstance(item, ArrayObject):
+            for value in item:
+                resolve(value)
+
+    for page in reader.pages:
+        resolve(page.get("/Resources"))
+        resolve(page.get("/Contents"))
+    return reader
 
 
 _TEXT_BLOCK = re.compile(rb"\nBT\n1 0 0 -1 ([0-9.]+) ([0-9.]+) Tm\n.*?\nET(?=\n|$)", re.S)
@@ -188,10 +205,21 @@ class BoardPackPdf:
         target = staging / (context.board_pack_stem + ".pdf")
         by_segment = {scorecard.segment: scorecard for scorecard in context.scorecards}
         in_pack_order = [None] + [row["name"] for row in render.comparison(document) if not row["is_company"] and row["name"] in by_segment]
-        contents = _contents([(by_segment[segment].title, staging / (by_segment[segment].stem + ".pdf")) for segment in in_pack_order])
-        front = io.BytesIO()
-        render.html_to_pdf(render.board_pack_html(document, render.environment(), contents), front)
-        writer = PdfWriter(clone_from=PdfReader(front))
+        pdfs = [(by_segment[segment].title, staging / (by_segment[segment].stem + ".pdf")) for segment in in_pack_order]
+        if all(segment in context.outlines for segment in in_pack_order):  # as the render workers reported them
+            contents = [
+                {"title": title, "anchor": f"scorecard-{number}", **context.outlines[segment]}
+                for number, ((title, _), segment) in enumerate(zip(pdfs, in_pack_order, strict=True), start=1)
+            ]
+        else:
+            contents = _contents(pdfs)
+        html = render.board_pack_html(document, render.environment(), contents)
+        # A render worker draws the pack's own pages while this process reads the scorecards.
+        pending = context.workers.pool.submit(_render_front, html) if context.workers else None
+        for entry, (_, path) in zip(contents, pdfs, strict=True):
+            entry.setdefault("reader", _read(path))
+        front = pending.result() if pending else _render_front(html)
+        writer = PdfWriter(clone_from=PdfReader(io.BytesIO(front)))
         first = len(writer.pages) - sum(entry["pages"] for entry in contents)
         for entry in contents:
             for offset, page in enumerate(entry["reader"].pages):
