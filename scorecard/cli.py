@@ -71,7 +71,12 @@ def _handle_errors(command):
         except Exception as error:  # a bug: say so in one line, without data
             if _state["debug"]:
                 raise
-            _emit("error", f"Error: internal error ({type(error).__name__}); rerun with --debug for details", stream="err", exit_code=1)
+            _emit(
+                "error",
+                f"Error: internal error ({type(error).__name__}); rerun as scorecard --debug … (or with SCORECARD_DEBUG=1) for the details",
+                stream="err",
+                exit_code=1,
+            )
             raise typer.Exit(1) from None
 
     return wrapper
