@@ -240,7 +240,7 @@ def write(rows: list[dict], out: Path) -> None:
             continue
         lines.append(
             f"| {row['size']} | {row['orders']:,} | {row['customers']:,} | {row['command']} | {row['wall_s']:.2f} | "
-            f"{row['cpu_s']:.2f} | {row['peak_rss_mib']:,} | {row.get('runs', '')} | {row.get('load_avg', '')} | {row.get('commit', '')} |"
+            f"{row['cpu_s']:.2f} | {row['peak_rss_mib']:,} | {row.get('runs', '')} | {row.get('load_avg', '')} | {row.get('commit', 'earlier run')} |"
         )
     transfers = [row for row in rows if "transfer_s" in row]
     if transfers:
