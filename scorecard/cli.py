@@ -201,7 +201,11 @@ def metrics(
                         time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact,
                         risk_threshold=risk_threshold, min_segment_customers=min_segment_customers)  # fmt: skip
     source = resolve_source(resolved.get("data"), resolved.get("tables"))
-    result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of))
+    progress = _TerminalProgress()  # on a terminal's stderr only: stdout carries the figures
+    try:
+        result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of), progress=progress)
+    finally:
+        progress.close()
     if format is OutputFormat.json:
         sys.stdout.write(metrics_document.to_json(result.document))
     elif format is OutputFormat.csv:

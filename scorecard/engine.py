@@ -38,7 +38,9 @@ class Result:
 
 
 def _spill_folder() -> Path:
-    return Path(tempfile.gettempdir()) / f"scorecard-duckdb-{os.getpid()}"
+    """Where DuckDB spills what does not fit its memory limit: $SCORECARD_TEMP_DIR, else the system's temp
+    folder ($TMPDIR), in a folder of this process's own."""
+    return Path(os.environ.get("SCORECARD_TEMP_DIR") or tempfile.gettempdir()).resolve() / f"scorecard-duckdb-{os.getpid()}"
 
 
 DEFAULT_MEMORY_LIMIT = 8 * 2**30  # at most; and at most half of what DuckDB sees (RAM, or the cgroup's limit)
@@ -55,7 +57,11 @@ def connect() -> duckdb.DuckDBPyConnection:
     """A private in-memory database; spills go to an absolute temp folder (cron has no sensible cwd).
     DuckDB may use half the memory it sees (80 % is its own default), at most 8 GiB, so one build never
     starves a shared machine; beyond that it spills to disk, or stops with a clear error.
-    $SCORECARD_THREADS and $SCORECARD_MEMORY_LIMIT (e.g. 4GB) override the defaults (all cores, that limit)."""
+    $SCORECARD_THREADS and $SCORECARD_MEMORY_LIMIT (e.g. 4GB) override the defaults (all cores, that limit);
+    $SCORECARD_TEMP_DIR moves the spill folder, $SCORECARD_MAX_SPILL (e.g. 50GB) caps it (default: 90 % of
+    the free space on its disk, DuckDB's own)."""
+    if os.environ.get("SCORECARD_TEMP_DIR") and not Path(os.environ["SCORECARD_TEMP_DIR"]).is_dir():
+        raise UsageError(f"SCORECARD_TEMP_DIR {excerpt(os.environ['SCORECARD_TEMP_DIR'])} is not a folder; create it or point it at one")
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     con.execute("set temp_directory = ?", [str(_spill_folder())])
     con.execute("set TimeZone = 'UTC'")
@@ -63,6 +69,8 @@ def connect() -> duckdb.DuckDBPyConnection:
     try:
         if os.environ.get("SCORECARD_THREADS"):
             con.execute("set threads = ?", [int(os.environ["SCORECARD_THREADS"])])
+        if os.environ.get("SCORECARD_MAX_SPILL"):
+            con.execute("set max_temp_directory_size = ?", [os.environ["SCORECARD_MAX_SPILL"]])
         if os.environ.get("SCORECARD_MEMORY_LIMIT"):
             con.execute("set memory_limit = ?", [os.environ["SCORECARD_MEMORY_LIMIT"]])
         else:
@@ -71,16 +79,27 @@ def connect() -> duckdb.DuckDBPyConnection:
             limit = min(DEFAULT_MEMORY_LIMIT, int(seen / 0.8 / 2)) if seen else DEFAULT_MEMORY_LIMIT
             con.execute("set memory_limit = ?", [f"{limit // 2**20}MiB"])
     except (ValueError, duckdb.Error):
-        raise UsageError("SCORECARD_THREADS must be a whole number and SCORECARD_MEMORY_LIMIT a size like 4GB") from None
+        raise UsageError(
+            "SCORECARD_THREADS must be a whole number, SCORECARD_MEMORY_LIMIT and SCORECARD_MAX_SPILL sizes like 4GB"
+        ) from None
     return con
 
 
 @contextlib.contextmanager
 def _within_memory(con: duckdb.DuckDBPyConnection):
-    """DuckDB running out of its memory limit becomes a one-line error saying what to do."""
+    """DuckDB running out of its memory limit, or of disk for what it spills beyond that, becomes a one-line
+    error saying what to do."""
     try:
         yield
-    except duckdb.OutOfMemoryException:
+    except (duckdb.OutOfMemoryException, duckdb.IOException) as error:
+        message = str(error)
+        if "max_temp_directory_size" in message or "No space left on device" in message:
+            raise ScorecardError(
+                f"the disk holding the spill folder {_spill_folder()} ran out of space for the data DuckDB spills beyond its "
+                "memory limit; free space there, or point SCORECARD_TEMP_DIR at a folder on a larger disk"
+            ) from None
+        if isinstance(error, duckdb.IOException):
+            raise
         raise ScorecardError(
             f"the data needs more memory than the limit of {_memory_limit(con)} (SCORECARD_MEMORY_LIMIT); raise it, "
             "e.g. SCORECARD_MEMORY_LIMIT=16GB, or use fewer threads (SCORECARD_THREADS=1)"

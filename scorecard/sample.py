@@ -26,6 +26,9 @@ DEFAULT_END = date(2025, 12, 31)
 FORMATS = ("csv", "parquet")
 # Written beside the files: a folder holding it is a sample of ours, which a new sample may overwrite.
 SAMPLE_MARKER = ".scorecard-sample"
+# Above this many customers, orders (and costs) are made in chunks of order dates, one chunk per this many
+# customers (~10 orders each), so memory stays that of one chunk: 10M customers fit in a few GB.
+CHUNK_CUSTOMERS = 1_000_000
 
 # output table → (generator model, columns written, sort order)
 OUTPUTS = {
@@ -56,6 +59,7 @@ def generate(
     file_format: str = "csv",
     costs: bool = True,
     force: bool = False,
+    chunk_customers: int | None = None,
 ) -> dict[str, int]:
     """Write customers, orders, referrals (and costs) into `out`; return the row count of each. A
     folder that holds other files and no sample of ours is refused unless `force`: it may be real data."""
@@ -70,7 +74,7 @@ def generate(
     with os_errors_explained(out):
         _check_out(out, force)
         out.mkdir(parents=True, exist_ok=True)
-        return _generate(out, customers, seed, segments, start, end, file_format, costs)
+        return _generate(out, customers, seed, segments, start, end, file_format, costs, chunk_customers)
 
 
 def _check_out(out: Path, force: bool) -> None:
@@ -85,26 +89,53 @@ def _check_out(out: Path, force: bool) -> None:
         )
 
 
-def _generate(out, customers, seed, segments, start, end, file_format, costs) -> dict[str, int]:
+def _date_chunks(start: date, end: date, chunks: int) -> list[tuple[date, date]]:
+    """[start, end] cut into `chunks` consecutive spans of (nearly) equal length."""
+    days = (end - start).days + 1
+    cuts = [start + timedelta(days=days * index // chunks) for index in range(chunks + 1)]
+    return [(cuts[index], cuts[index + 1] - timedelta(days=1)) for index in range(chunks) if cuts[index] < cuts[index + 1]]
+
+
+def _generate(out, customers, seed, segments, start, end, file_format, costs, chunk_customers=None) -> dict[str, int]:
     con = connect()
+    chunks = _date_chunks(start, end, -(-customers // (chunk_customers or CHUNK_CUSTOMERS)))
     con.execute(
         "create table sample_settings as select ?::bigint as seed, ?::bigint as customers, ?::integer as segments, "
-        "?::date as start_date, ?::date as end_date",
-        [seed, customers, segments, start, end],
+        "?::date as start_date, ?::date as end_date, ?::date as chunk_from, ?::date as chunk_to, 0::bigint as order_offset, "
+        "true as customer_costs",
+        [seed, customers, segments, start, end, *chunks[0]],
     )
     runner = ModelRunner(con, resource_path("sql") / "sample", inputs=frozenset({"sample_settings"}))
-    runner.run(available={"sample_settings"})
     counts = {}
+    options = "(format csv, header true)" if file_format == "csv" else "(format parquet, compression zstd)"
     # Write into a private folder first so a failed run never leaves half a sample behind.
     staging = Path(tempfile.mkdtemp(prefix=".sample-", dir=out))
     try:
-        for table, (model, columns, order) in OUTPUTS.items():
-            if table == "costs" and not costs:
-                continue
-            target = staging / f"{table}.{file_format}"
-            options = "(format csv, header true)" if file_format == "csv" else "(format parquet, compression zstd)"
-            con.execute(f"copy (select {columns} from {model} order by {order}) to {sql_string(str(target))} {options}")
-            counts[table] = con.execute(f"select count(*) from {model}").fetchone()[0]
+        parts: dict[str, list[Path]] = {"orders": [], "costs": []}
+        for index, (chunk_from, chunk_to) in enumerate(chunks):
+            if index:
+                con.execute(
+                    "update sample_settings set chunk_from = ?, chunk_to = ?, customer_costs = false, "
+                    "order_offset = order_offset + (select count(*) from sample_orders where order_id not like '%-R')",
+                    [chunk_from, chunk_to],
+                )
+                runner.done -= {"sample_orders", "sample_costs"}
+            runner.run(available={"sample_settings"})
+            for table, (model, columns, order) in OUTPUTS.items():
+                if (table == "costs" and not costs) or (index and table not in parts):
+                    continue
+                chunked = len(chunks) > 1 and table in parts  # chunks go to Parquet parts, joined at the end
+                target = staging / (f"{table}.{index}.parquet" if chunked else f"{table}.{file_format}")
+                copy_options = "(format parquet, compression zstd)" if chunked else options
+                con.execute(f"copy (select {columns} from {model} order by {order}) to {sql_string(str(target))} {copy_options}")
+                counts[table] = counts.get(table, 0) + con.execute(f"select count(*) from {model}").fetchone()[0]
+                if chunked:
+                    parts[table].append(target)
+        con.execute("drop table if exists sample_orders")
+        con.execute("drop table if exists sample_costs")
+        for table, written in parts.items():
+            if written:
+                _join_parts(con, written, staging / f"{table}.{file_format}", file_format, None if table == "orders" else OUTPUTS[table][2])
         for table in OUTPUTS:
             for suffix in FORMATS:
                 stale = out / f"{table}.{suffix}"
@@ -117,3 +148,14 @@ def _generate(out, customers, seed, segments, start, end, file_format, costs) ->
         shutil.rmtree(staging, ignore_errors=True)
         con.close()
     return counts
+
+
+def _join_parts(con, parts: list[Path], target: Path, file_format: str, order: str | None) -> None:
+    """One file from the chunks' files: in chunk order (orders: numbered by date across chunks), or sorted
+    by `order` (costs: by customer, as a one-chunk sample is). DuckDB streams the copy and spills a sort."""
+    reader = "read_parquet([" + ", ".join(sql_string(str(part)) for part in parts) + "])"
+    options = "(format csv, header true)" if file_format == "csv" else "(format parquet, compression zstd)"
+    con.execute("set preserve_insertion_order = true")
+    con.execute(f"copy (select * from {reader}{' order by ' + order if order else ''}) to {sql_string(str(target))} {options}")
+    for part in parts:
+        part.unlink()

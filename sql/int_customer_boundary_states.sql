@@ -3,19 +3,31 @@
 -- run-rate 0, is inactive there and bought nothing in that period).
 -- run_rate is RR(c, d) of SPEC §3.1: the sum of the window's orders, or 0 when the account is closed.
 -- One pass over the orders gives all three figures each boundary needs.
-with window_orders as (
+with boundary_days as (
+    -- every order date × each boundary whose window (or period) holds it: a few thousand rows, so the orders
+    -- meet their boundaries by an equi-join on the date instead of an inequality join that sorts them all
     select
-        orders.customer_key,
+        days.order_date,
         boundaries.boundary_date,
-        sum(orders.amount) filter (where orders.order_date >= boundaries.window_start) as window_amount,
-        count(*) filter (where orders.amount > 0 and orders.order_date >= boundaries.window_start) as window_purchases,
-        count(*) filter (where orders.amount > 0 and orders.order_date >= boundaries.period_start) as period_purchases
-    from int_orders as orders
+        days.order_date >= boundaries.window_start as in_window,
+        coalesce(days.order_date >= boundaries.period_start, false) as in_period
+    from (select distinct order_date from int_orders) as days
     join int_boundaries as boundaries
         -- the window normally covers the period; least() keeps a 366-day year with W = 365 right too
-        on orders.order_date >= least(boundaries.window_start, coalesce(boundaries.period_start, boundaries.window_start))
-        and orders.order_date < boundaries.boundary_date
-    group by orders.customer_key, boundaries.boundary_date
+        on days.order_date >= least(boundaries.window_start, coalesce(boundaries.period_start, boundaries.window_start))
+        and days.order_date < boundaries.boundary_date
+),
+
+window_orders as (
+    select
+        orders.customer_key,
+        boundary_days.boundary_date,
+        sum(orders.amount) filter (where boundary_days.in_window) as window_amount,
+        count(*) filter (where orders.amount > 0 and boundary_days.in_window) as window_purchases,
+        count(*) filter (where orders.amount > 0 and boundary_days.in_period) as period_purchases
+    from int_orders as orders
+    join boundary_days on boundary_days.order_date = orders.order_date
+    group by orders.customer_key, boundary_days.boundary_date
 ),
 
 closed as (

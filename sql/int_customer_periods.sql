@@ -1,5 +1,7 @@
 -- int_customer_periods — grain: customer × trend period, for every customer active at the period's
 -- start or end, or who bought in it. Classifies each into the gains-and-losses states of SPEC §3.2.
+-- Keyed by customer_key only (no text id): it holds every trend period, and the models that list customers
+-- (the reported period's) take customer_id from int_customer_profiles.
 with periods as (select * from run_periods),
 
 active_at_start as (
@@ -37,7 +39,6 @@ joined as (
 relevant as (
     select
         joined.*,
-        profiles.customer_id,
         profiles.segment,
         profiles.first_order_date,
         periods.start_date,

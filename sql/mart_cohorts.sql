@@ -4,27 +4,27 @@
 -- in that period (refunds subtract). Every cell is present, zeros included.
 with cohorts as (select * from run_cohort_periods),
 
-span as (
-    -- cohort periods are whole months long and follow each other, so an order's period is arithmetic
+order_days as (
+    -- each order date of the cohort periods with its period: a few hundred rows, which the orders meet by
+    -- an equi-join on the date (cheaper than date arithmetic on every order)
     select
-        min(start_date) as first_start,
-        max(end_date) as last_end,
-        datediff('month', min(start_date), min(end_date)) as months_per_period
-    from cohorts
+        days.order_date,
+        cohorts.cohort_index as period_index
+    from (select distinct order_date from int_orders) as days
+    join cohorts on days.order_date >= cohorts.start_date and days.order_date < cohorts.end_date
 ),
 
 activity as (
     -- cohort customer × cohort period: what they bought in it (grouped on integers; segment and cohort joined after)
     select
         orders.customer_key,
-        1 + datediff('month', span.first_start, orders.order_date) // span.months_per_period as period_index,
+        order_days.period_index,
         sum(orders.amount) as revenue,
         bool_or(orders.amount > 0) as bought
     from int_orders as orders
-    cross join span
+    join order_days on order_days.order_date = orders.order_date
     semi join int_customer_cohorts as members on members.customer_key = orders.customer_key
-    where orders.order_date >= span.first_start and orders.order_date < span.last_end
-    group by orders.customer_key, period_index
+    group by orders.customer_key, order_days.period_index
 ),
 
 member_activity as (

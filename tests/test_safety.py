@@ -773,6 +773,32 @@ def test_running_out_of_memory_is_one_line_naming_the_setting(tmp_path):
     ), lines
 
 
+def test_running_out_of_disk_for_spilling_is_one_line_naming_the_folder(tmp_path):
+    """Beyond its memory limit DuckDB spills to disk; when that disk is full (here: a 1 MB cap on the spill
+    folder) the run stops with one line saying where, and how to move it."""
+    import sys
+
+    from scorecard import sample
+
+    data = tmp_path / "data"
+    sample.generate(data, customers=30_000, file_format="parquet", costs=False)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    environment = {**os.environ, "SCORECARD_MEMORY_LIMIT": "30MB", "SCORECARD_MAX_SPILL": "1MB", "SCORECARD_THREADS": "1",
+                   "SCORECARD_TEMP_DIR": str(spill)}  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "scorecard", "metrics", "-p", "Q3", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: the disk holding the spill folder {spill.resolve()}"), lines
+    assert "SCORECARD_TEMP_DIR" in lines[0]
+
+
 def test_the_default_memory_limit_is_half_of_what_duckdb_sees_and_at_most_8_gib(monkeypatch):
     from scorecard import engine
 

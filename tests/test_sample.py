@@ -8,6 +8,7 @@ import json
 from typer.testing import CliRunner
 
 from conftest import REPO, card, compute
+from scorecard import sample
 from scorecard.cli import app
 from scorecard.resources import resource_path
 
@@ -54,3 +55,13 @@ def test_other_seeds_and_parquet(tmp_path):
     assert len(document["scorecards"]) == 13
     assert json.dumps(document, default=str)
     assert not list(REPO.glob(".sample-*"))
+
+
+def test_a_sample_made_in_chunks_is_the_one_chunk_sample(tmp_path):
+    """Large samples are made in chunks of order dates (CHUNK_CUSTOMERS); the chunks together must be
+    byte for byte the sample made in one go, costs included."""
+    whole, chunked = tmp_path / "whole", tmp_path / "chunked"
+    sample.generate(whole, customers=1500, seed=3)
+    sample.generate(chunked, customers=1500, seed=3, chunk_customers=400)  # 4 chunks
+    for table in ("customers", "orders", "referrals", "costs"):
+        assert (chunked / f"{table}.csv").read_bytes() == (whole / f"{table}.csv").read_bytes(), table

@@ -2,6 +2,7 @@
 -- small orders feel most), handling on every refund, onboarding for contract customers, account
 -- management for high-touch contract customers, and support contacts: a few for most customers, many for
 -- the 15 % who are expensive to serve. So a minority destroys value and the whale curve has a real peak.
+-- A sample made in chunks of order dates draws the per-customer costs with its first chunk only.
 with settings as (select * from sample_settings),
 
 shipping as (
@@ -17,9 +18,10 @@ returns as (
 ),
 
 onboarding as (
-    select customer_id, signup_date, 900.00::decimal(18, 2), 'onboarding'
-    from sample_customers
-    where is_contract
+    select customers.customer_id, customers.signup_date, 900.00::decimal(18, 2), 'onboarding'
+    from sample_customers as customers
+    cross join settings
+    where customers.is_contract and settings.customer_costs
 ),
 
 account_management as (
@@ -36,7 +38,8 @@ account_management as (
     cross join
         unnest(range(greatest(0, (least(customers.first_life_end, customers.end_date) - customers.signup_date) // 91)::integer))
             as quarters (quarter_number)
-    where customers.is_contract and uniform(customers.seed, customers.id, 'high_touch') < 0.3
+    cross join settings
+    where customers.is_contract and uniform(customers.seed, customers.id, 'high_touch') < 0.3 and settings.customer_costs
 ),
 
 support_needs as (
@@ -50,6 +53,7 @@ support_needs as (
         end as contacts
     from sample_customers as customers
     cross join settings
+    where settings.customer_costs
 ),
 
 support as (

@@ -63,7 +63,7 @@ lives as (
 final as (
     select
         id,
-        'C' || lpad(id::varchar, 7, '0') as customer_id,
+        'C' || lpad(id::varchar, greatest(7, length(id::varchar))::integer, '0') as customer_id,
         segment,
         segment_order,
         is_contract,
