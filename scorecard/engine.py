@@ -1,26 +1,23 @@
-"""The metric engine: input tables → SQL models in DuckDB → the metrics document of SPEC §5.
+"""The metric engine: input tables → SQL models → the metrics document of SPEC §5.
 
-One call, `compute`, does the whole run in a private in-memory DuckDB database: load the source,
-stage and check it, resolve the period against the data, run the remaining models, read the marts.
+One call, `compute`, does the whole run in a private engine (an in-memory DuckDB database unless
+another engine is chosen, see scorecard/engines/): load the source, stage and check it, resolve the
+period against the data, run the remaining models, read the marts.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
-import duckdb
-
-from . import metrics, validation
+from . import engines, metrics, validation
+from .engines import Engine, EngineChoice
 from .errors import DataError, ScorecardError, StaleDataError, UsageError
 from .models import INPUT_TABLES, ModelRunner, Progress
 from .periods import Period, parse_period
 from .settings import Settings
-from .source import Source, load_source
+from .source import Source
 
 
 @dataclass
@@ -32,93 +29,65 @@ class Result:
     settings: Settings
     quality: validation.DataQuality
     timings: dict[str, float] = field(default_factory=dict)
+    engine: dict[str, str] = field(default_factory=dict)  # which engine computed it (for the manifest)
 
 
-def _spill_folder() -> Path:
-    return Path(tempfile.gettempdir()) / f"scorecard-duckdb-{os.getpid()}"
+def connect(choice: EngineChoice | None = None) -> Engine:
+    """A private engine for one run: DuckDB in memory unless `choice` says otherwise."""
+    return engines.connect(choice)
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """A private in-memory database; spills go to an absolute temp folder (cron has no sensible cwd).
-    $SCORECARD_THREADS and $SCORECARD_MEMORY_LIMIT (e.g. 4GB) override DuckDB's defaults (all cores,
-    80 % of RAM) on shared machines."""
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-    con.execute("set temp_directory = ?", [str(_spill_folder())])
-    con.execute("set TimeZone = 'UTC'")
-    con.execute("set enable_progress_bar = false")
-    try:
-        if os.environ.get("SCORECARD_THREADS"):
-            con.execute("set threads = ?", [int(os.environ["SCORECARD_THREADS"])])
-        if os.environ.get("SCORECARD_MEMORY_LIMIT"):
-            con.execute("set memory_limit = ?", [os.environ["SCORECARD_MEMORY_LIMIT"]])
-    except (ValueError, duckdb.Error):
-        raise UsageError("SCORECARD_THREADS must be a whole number and SCORECARD_MEMORY_LIMIT a size like 4GB") from None
-    return con
+# The parameter tables: the models read the run's settings and periods from these, never from SQL text.
+RUN_SETTINGS_COLUMNS = (
+    ("window_days", "integer"), ("change_threshold", "decimal(9, 6)"), ("core_quantile", "decimal(9, 6)"),
+    ("top_quantile", "decimal(9, 6)"), ("core_threshold", "decimal(18, 2)"), ("top_threshold", "decimal(18, 2)"),
+    ("top_n", "integer"), ("as_of", "date"), ("time_zone", "varchar"), ("gross_margin", "decimal(9, 6)"),
+    ("min_segment_customers", "integer"),
+)  # fmt: skip
+RUN_PERIODS_COLUMNS = (("period_index", "integer"), ("label", "varchar"), ("start_date", "date"), ("end_date", "date"))
 
 
-def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date) -> None:
-    known_zone = con.execute("select count(*) from pg_timezone_names() where name = ?", [settings.time_zone]).fetchone()[0]
-    if not known_zone:
+def _create_run_settings(con: Engine, settings: Settings, as_of: date) -> None:
+    if not con.known_time_zone(settings.time_zone):
         raise UsageError(f"unknown time zone {settings.time_zone!r}; use an IANA name like 'Europe/Berlin' or 'UTC'")
     core_threshold, top_threshold = settings.tier_thresholds or (None, None)
-    con.execute(
-        """
-        create table run_settings (
-            window_days integer, change_threshold decimal(9, 6), core_quantile decimal(9, 6),
-            top_quantile decimal(9, 6), core_threshold decimal(18, 2), top_threshold decimal(18, 2),
-            top_n integer, as_of date, time_zone varchar, gross_margin decimal(9, 6),
-            min_segment_customers integer
-        )
-        """
-    )
-    con.execute(
-        "insert into run_settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    con.create_table(
+        "run_settings",
+        RUN_SETTINGS_COLUMNS,
         [
-            settings.window_days,
-            settings.change_threshold,
-            settings.tier_quantiles[0],
-            settings.tier_quantiles[1],
-            core_threshold,
-            top_threshold,
-            settings.top_n,
-            as_of,
-            settings.time_zone,
-            settings.gross_margin,
-            settings.min_segment_customers,
+            (
+                settings.window_days,
+                settings.change_threshold,
+                settings.tier_quantiles[0],
+                settings.tier_quantiles[1],
+                core_threshold,
+                top_threshold,
+                settings.top_n,
+                as_of,
+                settings.time_zone,
+                settings.gross_margin,
+                settings.min_segment_customers,
+            )
         ],
     )
     # The segments that keep a scorecard of their own (empty: all of them).
-    con.execute("create table run_segments (segment varchar)")
-    if settings.segments:
-        con.executemany("insert into run_segments values (?)", [(name,) for name in settings.segments])
+    con.create_table("run_segments", [("segment", "varchar")], [(name,) for name in settings.segments or ()])
 
 
-def _create_run_periods(con: duckdb.DuckDBPyConnection, periods: list[Period]) -> None:
-    con.execute("create table run_periods (period_index integer, label varchar, start_date date, end_date date)")
-    con.executemany(
-        "insert into run_periods values (?, ?, ?, ?)",
+def _create_run_periods(con: Engine, periods: list[Period]) -> None:
+    con.create_table(
+        "run_periods",
+        RUN_PERIODS_COLUMNS,
         [(index, period.label, period.start, period.end) for index, period in enumerate(periods, start=1)],
     )
 
 
-def _lock_down(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """From here on, SQL can read only what the source's loader still needs (files read in place) and
-    write only the spill folder: no other file, no network, no extension, and no way to change that back."""
-    folders = {str(path) + os.sep for path in source.loader.readable_paths(source)} | {str(_spill_folder()) + os.sep}
-    con.execute("set allowed_directories = ?", [sorted(folders)])
-    con.execute("set enable_external_access = false")
-    con.execute("set lock_configuration = true")
-
-
 def prepare(
-    con: duckdb.DuckDBPyConnection, source: Source, settings: Settings, as_of: date, progress: Progress | None = None
+    con: Engine, source: Source, settings: Settings, as_of: date, progress: Progress | None = None
 ) -> tuple[ModelRunner, validation.DataQuality]:
     """Load, stage and check the source: everything that does not depend on the period."""
-    load_source(con, source, settings.segment_by)
-    # Row order mattered only while reading files (CSV row numbers); the models never rely on it, and
-    # DuckDB materialises faster and leaner without keeping it.
-    con.execute("set preserve_insertion_order = false")
-    _lock_down(con, source)
+    con.load(source, settings.segment_by)
+    con.lock_down(source)
     _create_run_settings(con, settings, as_of)
     runner = ModelRunner(con)
     runner.run(available=set(INPUT_TABLES - {"run_periods"}), progress=progress)
@@ -136,15 +105,15 @@ class Check:
     data_through: date | None
 
 
-def check(source: Source, settings: Settings, *, as_of: date | None = None) -> Check:
+def check(source: Source, settings: Settings, *, as_of: date | None = None, engine: EngineChoice | None = None) -> Check:
     """Run every input check without computing metrics; raise DataError when the data is unusable."""
-    with connect() as con:
+    with connect(engine) as con:
         _, quality = prepare(con, source, settings, as_of or date.today())
         validation.check_tolerance(quality, source, settings.max_excluded)
         return Check(source, quality, _data_through(con, source))
 
 
-def _data_through(con: duckdb.DuckDBPyConnection, source: Source) -> date:
+def _data_through(con: Engine, source: Source) -> date:
     data_through = con.execute("select max(order_date) from int_orders").fetchone()[0]
     if data_through is None:
         raise DataError(f"{source.tables['orders'].location}: no usable orders (all are cancelled or excluded); check the orders table")
@@ -160,15 +129,16 @@ def compute(
     today: date | None = None,
     require_fresh_days: int | None = None,
     progress: Progress | None = None,
+    engine: EngineChoice | None = None,
 ) -> Result:
     """Run the whole metric engine and return the metrics document with what produced it."""
     as_of = as_of or today or date.today()
-    with connect() as con:
+    with connect(engine) as con:
         return _compute(con, source, period_text, settings, as_of, require_fresh_days, progress)
 
 
 def _compute(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     source: Source,
     period_text: str,
     settings: Settings,
@@ -233,4 +203,5 @@ def _compute(
         raise ScorecardError("internal check failed, no output written: " + "; ".join(broken[:3]) + " (please report this)")
     if settings.redact:  # before anything leaves the engine: every output is built from this document
         document = metrics.redact(document)
-    return Result(document, period, data_through, source, settings, quality, timings | {"model_" + k: v for k, v in runner.timings.items()})
+    timings |= {"model_" + k: v for k, v in runner.timings.items()}
+    return Result(document, period, data_through, source, settings, quality, timings, con.describe())
