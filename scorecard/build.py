@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 
 from . import __version__, engine, metrics, outputs, render
+from .engines import EngineChoice
 from .errors import UsageError
 from .settings import Settings
 from .source import Source
@@ -36,6 +37,7 @@ class BuildOptions:
     as_of: date | None = None
     require_fresh_days: int | None = None  # stale data (older than this) fails with exit code 3
     progress: Callable[[str, int, int, str], None] | None = None  # (stage, done, total, item)
+    engine: EngineChoice | None = None  # where the SQL models run; None: DuckDB
 
 
 @dataclass
@@ -145,8 +147,9 @@ def _unchanged(folder: Path, fingerprint: str) -> bool:
 def build(source: Source, period_text: str, settings: Settings, options: BuildOptions) -> BuildReport:
     started = time.perf_counter()
     result = engine.compute(
-        source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress
-    )
+        source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress,
+        engine=options.engine,
+    )  # fmt: skip
     document = result.document
     metrics_seconds = time.perf_counter() - started
     label = document["period"]["label"]
@@ -198,6 +201,7 @@ def build(source: Source, period_text: str, settings: Settings, options: BuildOp
                 ],
                 "settings": document["settings"],
                 "versions": _versions(),
+                "engine": result.engine,
                 "fingerprint": fingerprint,
                 "files": [
                     {"name": name, "sha256": outputs.sha256_file(staging / name), "bytes": (staging / name).stat().st_size}

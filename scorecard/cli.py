@@ -120,6 +120,20 @@ TimeZone = Annotated[str | None, typer.Option(help="Time zone that order timesta
 MaxExcluded = Annotated[str | None, typer.Option(help="Stop when more than this share of a table's rows would be excluded (default 0.05).")]
 GrossMargin = Annotated[str | None, typer.Option(help="Gross margin for the profitability page, e.g. 0.35 (needs a costs table).")]
 AsOf = Annotated[str | None, typer.Option(help="Treat this date (YYYY-MM-DD) as today, for relative periods and future-dated orders.")]
+Engine = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="Where the SQL models run: duckdb (default, this machine) or spark (Apache Spark; needs pip install 'scorecard[spark]' and Java 17).",
+    ),
+]
+SparkMaster = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="With --engine spark: local[*] (default), local[N], spark://host:7077, yarn, or sc://host:15002 (Spark Connect).",
+    ),
+]
 
 
 def _resolve(config: Path | None, **cli):
@@ -162,6 +176,8 @@ def metrics(
         bool | None, typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes).")
     ] = None,
     as_of: AsOf = None,
+    engine_name: Engine = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Compute the scorecard figures for a period and print them; nothing is written to disk."""
     from . import engine, formatting
@@ -170,9 +186,10 @@ def metrics(
 
     resolved = _resolve(config, data=data, window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
-                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact)  # fmt: skip
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact,
+                        engine=engine_name, spark_master=spark_master)  # fmt: skip
     source = resolve_source(resolved.get("data"))
-    result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of))
+    result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of), engine=resolved.engine())
     if format is OutputFormat.json:
         sys.stdout.write(metrics_document.to_json(result.document))
     elif format is OutputFormat.csv:
@@ -249,6 +266,8 @@ def build(
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
     as_of: AsOf = None,
+    engine_name: Engine = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Write the PDF scorecards (company and each segment), a board pack, metrics.json, metrics.csv and
     manifest.json into OUT/<period label>/. Outputs appear all at once or not at all; a build whose
@@ -261,12 +280,13 @@ def build(
     resolved = _resolve(config, data=data, out=out, redact=redact, company_name=company, currency=currency, require_fresh=require_fresh,
                         window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
-                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin)  # fmt: skip
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, engine=engine_name,
+                        spark_master=spark_master)  # fmt: skip
     source = resolve_source(resolved.get("data"))
     progress = _TerminalProgress() if not quiet and log_format is LogFormat.text else None
     options = BuildOptions(
         out=Path(resolved.get("out", "scorecards")), segments=segment, jobs=jobs, force=force, wait=wait,
-        as_of=_date(as_of), require_fresh_days=resolved.get("require_fresh"), progress=progress,
+        as_of=_date(as_of), require_fresh_days=resolved.get("require_fresh"), progress=progress, engine=resolved.engine(),
     )  # fmt: skip
     try:
         report = build_scorecards(source, period, resolved.settings(), options)
@@ -300,6 +320,8 @@ def validate(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     as_of: AsOf = None,
+    engine_name: Engine = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Check the data source against the input contract (the tables and columns listed under "Your data" in the README) and report, per table, the rows read and
     the rows excluded by reason. Exit 0 when the data is usable, 1 when it is not."""
@@ -307,9 +329,10 @@ def validate(
     from .formatting import quality_report
     from .source import resolve_source
 
-    resolved = _resolve(config, data=data, segment_by=segment_by, time_zone=time_zone, max_excluded=max_excluded)
+    resolved = _resolve(config, data=data, segment_by=segment_by, time_zone=time_zone, max_excluded=max_excluded, engine=engine_name,
+                        spark_master=spark_master)  # fmt: skip
     settings = resolved.settings()
-    result = check(resolve_source(resolved.get("data")), settings, as_of=_date(as_of))
+    result = check(resolve_source(resolved.get("data")), settings, as_of=_date(as_of), engine=resolved.engine())
     typer.echo(quality_report(result, settings.currency))
 
 
@@ -322,6 +345,7 @@ def show_config(config: Config = None) -> None:
 
     resolved = _resolve(config)
     resolved.settings()  # validates the combination, so errors show here rather than at 2 a.m.
+    resolved.engine()
     typer.echo(f"Config file: {resolved.config_file or 'none (defaults and environment only)'}")
     rows = describe(resolved)
     widths = [max(len(row[i]) for row in rows) for i in range(2)]

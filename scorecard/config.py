@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .engines import DEFAULT_SPARK_MASTER, EngineChoice
 from .errors import UsageError
 from .settings import NUMBER_FORMATS, Settings, Targets, parse_fraction, parse_pair
 
@@ -117,6 +118,8 @@ class Option:
 OPTIONS = (
     Option("data", "data", "source", _text, "folder of CSV/Parquet files or a DuckDB file", is_path=True),
     Option("out", "output", "folder", _text, "where <period label>/ folders are written", is_path=True),
+    Option("engine", "engine", "name", _text, "where the SQL models run: duckdb (this machine) or spark"),
+    Option("spark_master", "engine", "spark_master", _text, "with spark: local[N], spark://host:7077, yarn, sc://host:15002"),
     Option("company_name", "report", "company", _text, "company name on every page"),
     Option("currency", "report", "currency", _text, "reporting currency code: EUR, USD, GBP…"),
     Option("number_format", "report", "number_format", _number_format, "how numbers look: 1,234.56 or 1.234,56 or 1 234,56"),
@@ -151,7 +154,7 @@ OPTIONS = (
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 BY_TOML = {(option.section, option.key): option for option in OPTIONS}
-RUN_OPTIONS = ("data", "out", "require_fresh")
+RUN_OPTIONS = ("data", "out", "require_fresh", "engine", "spark_master")
 
 
 @dataclass
@@ -164,6 +167,9 @@ class Resolved:
         fields = {k: v for k, v in self.values.items() if k not in RUN_OPTIONS and not k.startswith("targets.")}
         targets = Targets(**{k.removeprefix("targets."): v for k, v in self.values.items() if k.startswith("targets.")})
         return Settings(**fields, targets=targets)
+
+    def engine(self) -> EngineChoice:
+        return EngineChoice(self.values.get("engine", "duckdb"), self.values.get("spark_master"))
 
     def get(self, name: str, default=None):
         return self.values.get(name, default)
@@ -243,7 +249,9 @@ def describe(resolved: Resolved) -> list[tuple[str, str, str]]:
         elif option.name.startswith("targets."):
             value, origin = None, "default (no target)"
         elif option.name in RUN_OPTIONS:
-            value, origin = {"data": "bundled sample", "out": "./scorecards", "require_fresh": None}[option.name], "default"
+            defaults_of_run = {"data": "bundled sample", "out": "./scorecards", "require_fresh": None, "engine": "duckdb",
+                               "spark_master": f"{DEFAULT_SPARK_MASTER} (with engine spark)"}  # fmt: skip
+            value, origin = defaults_of_run[option.name], "default"
         else:
             value, origin = getattr(defaults, option.name), "default"
         rows.append((option.toml_name, _show(value), origin))
@@ -270,6 +278,10 @@ STARTER = """# scorecard.toml: settings for `scorecard build` and `scorecard met
 
 [output]
 folder = "scorecards"              # each period goes to <folder>/<period label>/
+
+[engine]
+# name = "duckdb"                  # or "spark": run the SQL models on Apache Spark (pip install 'scorecard[spark]')
+# spark_master = "local[*]"        # with spark: local[N], spark://host:7077, yarn, or sc://host:15002 (Spark Connect)
 
 [report]
 company = "Your Company"

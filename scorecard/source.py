@@ -10,6 +10,7 @@ checking happen in the SQL staging models and in validation.py, never here.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -62,16 +63,19 @@ class InputTable:
 
 @dataclass
 class Source:
-    """Where the data comes from, the loader that reads it, and what was found there."""
+    """Where the data comes from, the loader that reads it, and what was found there. The location is a
+    local path, or a URL (s3a://…, hdfs://…) that only an engine like Spark can read; a URL has no loader."""
 
-    location: Path
+    location: Path | str
     is_sample: bool
     loader: Loader | None = None
     tables: dict[str, InputTable] = field(default_factory=dict)
 
     @property
     def default_company_name(self) -> str:
-        return "Sample Co." if self.is_sample else self.location.stem
+        if self.is_sample:
+            return "Sample Co."
+        return self.location.stem if isinstance(self.location, Path) else Path(self.location.rstrip("/").rsplit("/", 1)[-1]).stem
 
     @property
     def description(self) -> str:
@@ -109,6 +113,8 @@ def resolve_source(data: str | os.PathLike | None) -> Source:
         data = os.environ["SCORECARD_DATA"]
     if data is None:
         return _with_loader(Source(location=resource_path("sample_data"), is_sample=True))
+    if is_url(str(data)):
+        return Source(location=str(data), is_sample=False)
     path = Path(data).expanduser()
     if not path.exists():
         raise UsageError(f"data source {path} does not exist; pass a folder of CSV/Parquet files or a DuckDB file")
@@ -125,6 +131,11 @@ def _with_loader(source: Source) -> Source:
     return source
 
 
+def is_url(text: str) -> bool:
+    """s3a://bucket/exports, hdfs://…, file:///…: a location for an engine that reads URLs (Spark)."""
+    return re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text) is not None
+
+
 def quote_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
@@ -136,6 +147,8 @@ def sql_string(text: str) -> str:
 
 def load_source(con: duckdb.DuckDBPyConnection, source: Source, segment_by: str) -> None:
     """Read every input table into `raw_<table>`; stop on anything structurally missing."""
+    if source.loader is None:
+        raise DataError(f"{source.location}: a URL is read only by the Spark engine (--engine spark); DuckDB reads local files")
     source.loader.load(con, source)
     problems = []
     for table in TABLES:
@@ -167,9 +180,19 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
     columns = [row[0] for row in described]
     # Parquet views number their rows themselves; tables (CSV, DuckDB) use the insertion order.
     row_number = "file_row_number + 1" if "file_row_number" in columns else "rowid + 1"
-    columns = [c for c in columns if c != "file_row_number"]
-    table.columns = columns
+    table.columns = [c for c in columns if c != "file_row_number"]
     table.rows = con.execute(f"select count(*) from src_{table.name}").fetchone()[0]
+    selected, problems = standard_columns(table, types, segment_by)
+    if problems:
+        return problems
+    con.execute(f"create view raw_{table.name} as select {row_number} as _row, {', '.join(selected)} from src_{table.name}")
+    return []
+
+
+def standard_columns(table: InputTable, types: dict[str, str], segment_by: str) -> tuple[list[str], list[str]]:
+    """The select list of raw_<table> (DuckDB SQL) over a table with `table.columns` of `types` (DuckDB
+    type names), or the problems that stop the run: missing required columns, an unknown segment column."""
+    columns = table.columns
     problems = []
     for column in REQUIRED_COLUMNS[table.name]:
         if column not in columns:
@@ -196,13 +219,15 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
             problems.append(
                 f"{table.location}: --segment-by column {segment_by!r} does not exist; choose one of: {choices or '(no other columns)'}"
             )
-    if problems:
-        return problems
-    con.execute(f"create view raw_{table.name} as select {row_number} as _row, {', '.join(selected)} from src_{table.name}")
-    return []
+    return selected, problems
 
 
 def _create_empty(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    con.execute(f"create view raw_{table} as {empty_table(table)}")
+
+
+def empty_table(table: str) -> str:
+    """A select (DuckDB SQL) of no rows shaped like raw_<table>, for an optional table that is absent."""
     columns = ["0::bigint as _row"] + [f"null::varchar as {c}" for c in REQUIRED_COLUMNS[table] + OPTIONAL_COLUMNS[table]]
     columns += [f"null::{_TARGET_TYPE[kind]} as {c}_value" for (name, c), kind in TYPED_COLUMNS.items() if name == table]
-    con.execute(f"create view raw_{table} as select {', '.join(columns)} where false")
+    return f"select {', '.join(columns)} where false"

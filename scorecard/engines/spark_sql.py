@@ -1,0 +1,269 @@
+"""DuckDB SQL → Spark SQL, for the Spark engine. The models stay written once, in DuckDB's dialect.
+
+SQLGlot translates the syntax. It does not know the types, and it passes some constructs through that
+Spark lacks or reads differently, so a translation here is three steps:
+
+1. Expand the macros of sql/macros/ inline: DuckDB macros are substituted expressions, and Spark has no
+   SQL macros.
+2. Refuse anything not on the list of constructs whose Spark translation has been checked against DuckDB
+   (`PORTABLE`, `_check`): a new function or construct in a model fails the transpile test
+   (tests/test_spark_sql.py) until its translation is verified, so no model can silently compute
+   something else on Spark.
+3. Apply the few rules where the same words mean different things (`RULES`):
+   - `a / b` is always a DOUBLE division in DuckDB; Spark keeps decimals as decimals (with its own
+     rounding of the scale), so both sides become DOUBLE first.
+   - `row_number() over ()` (no order) numbers rows arbitrarily in DuckDB; Spark requires an order.
+     The models use it only for surrogate keys, whose values are never shown or compared: Spark gets
+     `monotonically_increasing_id()` (unique, not consecutive). The engine materialises such a model
+     once (a checkpoint), so the keys cannot change between reads.
+   - `timezone(zone, <timestamptz>)` becomes `from_utc_timestamp` (the session time zone is UTC, as in
+     DuckDB), as a TIMESTAMP_NTZ like DuckDB's result.
+   - `hash(x)` becomes `xxhash64(x)`: another 64-bit hash. Only for grouping; its values differ.
+   - Text read as a date or timestamp (`try_cast(text as date|timestamp|timestamptz)`) is guarded by
+     the shapes DuckDB accepts: Spark also reads '2025' or '2025-07' as a date, DuckDB does not.
+
+Date arithmetic: `date ± integer` (days) means the same in both; write a difference of two dates as
+`date_diff('day', a, b)` (in Spark `date - date` is an interval). Decimal arithmetic keeps DuckDB's
+scale because the engine turns off Spark's precision loss (spark.sql.decimalOperations.allowPrecisionLoss).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import sqlglot
+from sqlglot import ErrorLevel, exp
+
+from ..errors import ScorecardError
+
+
+class UnportableSQL(ScorecardError):
+    """A model or query uses a construct without a verified Spark translation (a bug of the tool)."""
+
+
+# Every node type a model or query may contain: each has a translation checked against DuckDB by the
+# differential tests (tests/test_spark_engine.py) or tests/test_spark_sql.py.
+PORTABLE = frozenset(
+    {
+        # statements and clauses
+        exp.Select, exp.With, exp.CTE, exp.From, exp.Join, exp.Where, exp.Group, exp.GroupingSets, exp.Having,
+        exp.Order, exp.Ordered, exp.Limit, exp.Union, exp.Subquery, exp.Table, exp.TableAlias, exp.Values,
+        exp.Alias, exp.Column, exp.Identifier, exp.Star, exp.Distinct, exp.Paren, exp.Tuple, exp.Placeholder,
+        exp.Window, exp.WindowSpec, exp.Filter,
+        # values and types
+        exp.Literal, exp.Null, exp.Boolean, exp.DataType, exp.DataTypeParam, exp.Var, exp.Cast, exp.TryCast,
+        # operators and predicates
+        exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.DPipe, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
+        exp.And, exp.Or, exp.Not, exp.Is, exp.In, exp.Exists, exp.Between, exp.Case, exp.If,
+        # functions
+        exp.Count, exp.Sum, exp.Min, exp.Max, exp.ArgMax, exp.RowNumber, exp.Grouping, exp.Coalesce, exp.Nullif,
+        exp.Greatest, exp.Least, exp.Ceil, exp.Floor, exp.Trim, exp.Lower, exp.Upper, exp.Length, exp.Pad,
+        exp.RegexpLike, exp.DateDiff,
+    }
+)  # fmt: skip
+# Functions SQLGlot does not know, translated by a rule below.
+TRANSLATED_FUNCTIONS = frozenset({"timezone", "hash"})
+# Types a value may be cast to.
+PORTABLE_TYPES = frozenset(
+    {
+        exp.DataType.Type.VARCHAR, exp.DataType.Type.TEXT, exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMPNTZ,
+        exp.DataType.Type.TIMESTAMPTZ, exp.DataType.Type.DECIMAL, exp.DataType.Type.INT, exp.DataType.Type.BIGINT,
+        exp.DataType.Type.DOUBLE, exp.DataType.Type.BOOLEAN,
+    }
+)  # fmt: skip
+_TEMPORAL = (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.TIMESTAMPTZ)
+
+# The text shapes DuckDB reads as a date or timestamp, as far as the tool accepts them: an ISO date
+# (2025-07-01 or 2025/07/01), optionally followed by a time (with fractional seconds) and a zone offset
+# (Z, +02, +0200, +02:00) right after it. Spark reads partial dates ('2025', '2025-07') as well, so its
+# casts only see text of these shapes, normalised to what Spark's cast reads: dashes in the date and
+# seconds before a zone (DuckDB reads '23:30Z', Spark only '23:30:00Z').
+TEMPORAL_TEXT = r"^\s*\d{4,}(-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?\s*$"
+_NORMALISE = (
+    (r"^(\s*\d{4,})/(\d{1,2})/(\d{1,2})", "$1-$2-$3"),
+    (r"([ T]\d{1,2}:\d{2})(Z|[+-]\d)", "$1:00$2"),
+)
+
+
+def _parse(sql: str) -> exp.Expression:
+    return sqlglot.parse_one(sql, read="duckdb")
+
+
+class Macros:
+    """The `create [or replace] macro name(params) as expression` definitions of sql/macros/."""
+
+    def __init__(self) -> None:
+        self.definitions: dict[str, tuple[list[str], exp.Expression]] = {}
+
+    def add(self, sql: str) -> None:
+        for statement in sqlglot.parse(sql, read="duckdb"):
+            if statement is None:
+                continue
+            if not (isinstance(statement, exp.Create) and str(statement.args.get("kind", "")).upper() == "MACRO"):
+                raise UnportableSQL(f"only macro definitions can be translated for Spark, not: {statement.sql('duckdb')[:80]}")
+            signature = statement.this
+            params = [identifier.name.lower() for identifier in signature.expressions]
+            self.definitions[signature.this.name.lower()] = (params, statement.expression)
+
+    def expand(self, tree: exp.Expression) -> exp.Expression:
+        """Replace every macro call by the macro's expression, its parameters by the call's arguments."""
+        for _ in range(20):  # macros may call macros
+            calls = [node for node in tree.find_all(exp.Anonymous) if node.name.lower() in self.definitions]
+            if not calls:
+                return tree
+            for call in calls:
+                params, body = self.definitions[call.name.lower()]
+                if len(call.expressions) != len(params):
+                    raise UnportableSQL(f"macro {call.name} takes {len(params)} arguments, got {len(call.expressions)}")
+                arguments = dict(zip(params, call.expressions, strict=True))
+
+                def substitute(node, arguments=arguments):
+                    if isinstance(node, exp.Column) and not node.table and node.name.lower() in arguments:
+                        return _grouped(arguments[node.name.lower()].copy())
+                    return node
+
+                replacement = exp.Paren(this=body.copy().transform(substitute))
+                if call is tree:
+                    tree = replacement
+                else:
+                    call.replace(replacement)
+        raise UnportableSQL("macros nest too deeply")
+
+
+def _grouped(node: exp.Expression) -> exp.Expression:
+    atomic = (exp.Column, exp.Literal, exp.Func, exp.Cast, exp.Paren, exp.Null, exp.Boolean, exp.Placeholder)
+    return node if isinstance(node, atomic) else exp.Paren(this=node)
+
+
+def _check(tree: exp.Expression, what: str) -> None:
+    """Refuse every construct whose translation has not been verified (see PORTABLE)."""
+
+    def refuse(construct: str) -> UnportableSQL:
+        return UnportableSQL(
+            f"{what}: {construct} has no verified Spark translation; write it with the constructs listed in "
+            "scorecard/engines/spark_sql.py, or add a translation rule there with a test"
+        )
+
+    for node in tree.walk():
+        if isinstance(node, exp.Anonymous):
+            if node.name.lower() not in TRANSLATED_FUNCTIONS:
+                raise refuse(f"function {node.name}()")
+            continue
+        if type(node) not in PORTABLE:
+            name = node.key if not isinstance(node, exp.Func) else f"function {node.sql('duckdb').split('(')[0].lower()}()"
+            raise refuse(name)
+        if isinstance(node, exp.DataType) and node.this not in PORTABLE_TYPES and not isinstance(node.parent, exp.DataType):
+            raise refuse(f"type {node.sql('duckdb')}")
+        if isinstance(node, exp.Group) and node.args.get("all"):
+            raise refuse("GROUP BY ALL")
+        if isinstance(node, exp.Star) and any(node.args.get(key) for key in ("replace", "rename")):
+            raise refuse("* REPLACE/RENAME")
+        if isinstance(node, exp.Join) and (
+            node.args.get("method") or (node.args.get("kind") or "INNER").upper() not in ("INNER", "OUTER", "CROSS")
+        ):
+            raise refuse(f"{node.args.get('method') or node.args['kind']} JOIN")
+        if isinstance(node, exp.Tuple) and not isinstance(node.parent, exp.ArgMax | exp.In | exp.Values | exp.GroupingSets):
+            raise refuse("a row value (a, b) outside arg_max, IN, VALUES or GROUPING SETS")
+        if isinstance(node, exp.Window) and not isinstance(node.this, exp.RowNumber | exp.AggFunc):
+            raise refuse(f"window function {node.this.sql('duckdb')}")
+        if isinstance(node, exp.Union) and node.args.get("by_name"):
+            raise refuse("UNION BY NAME")
+
+
+# --- translation rules: DuckDB meaning → Spark spelling -------------------------------------------
+
+
+def _double_division(tree: exp.Expression) -> exp.Expression:
+    def rule(node):
+        if isinstance(node, exp.Div):
+            for side in ("this", "expression"):
+                node.set(side, exp.cast(node.args[side], exp.DataType.build("double")))
+        return node
+
+    return tree.transform(rule)
+
+
+def _unordered_row_number(tree: exp.Expression) -> exp.Expression:
+    def rule(node):
+        if (
+            isinstance(node, exp.Window)
+            and isinstance(node.this, exp.RowNumber)
+            and not node.args.get("partition_by")
+            and not node.args.get("order")
+        ):
+            return exp.Anonymous(this="monotonically_increasing_id", expressions=[])
+        return node
+
+    return tree.transform(rule)
+
+
+def _timezone(tree: exp.Expression) -> exp.Expression:
+    def rule(node):
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "timezone":
+            zone, value = node.expressions
+            if not (isinstance(value, exp.Cast) and value.to.this == exp.DataType.Type.TIMESTAMPTZ):
+                raise UnportableSQL("timezone(zone, value) translates to Spark only for a value cast to timestamptz")
+            local = exp.Anonymous(this="from_utc_timestamp", expressions=[value, zone])
+            return exp.cast(local, exp.DataType.build("timestamp", dialect="duckdb"))  # DuckDB's result: a naive timestamp
+        return node
+
+    return tree.transform(rule)
+
+
+def _hash(tree: exp.Expression) -> exp.Expression:
+    def rule(node):
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "hash":
+            return exp.Anonymous(this="xxhash64", expressions=node.expressions)
+        return node
+
+    return tree.transform(rule)
+
+
+def _temporal_text(tree: exp.Expression) -> exp.Expression:
+    casts = [
+        node
+        for node in tree.find_all(exp.TryCast)
+        if node.to.this in _TEMPORAL and not isinstance(node.this, exp.Cast)  # text, not a typed value re-cast
+    ]
+    for node in casts:
+        text = node.this
+        guard = exp.RegexpLike(this=text.copy(), expression=exp.Literal.string(TEMPORAL_TEXT))
+        normalised = text.copy()
+        for pattern, replacement in _NORMALISE:
+            normalised = exp.RegexpReplace(
+                this=normalised, expression=exp.Literal.string(pattern), replacement=exp.Literal.string(replacement)
+            )
+        guarded = exp.Case(ifs=[exp.If(this=guard, true=exp.TryCast(this=normalised, to=node.to.copy(), safe=True))])
+        if node is tree:
+            return guarded
+        node.replace(guarded)
+    return tree
+
+
+RULES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (_double_division, _unordered_row_number, _timezone, _hash, _temporal_text)
+
+
+class Translator:
+    """Translates the models' DuckDB SQL to Spark SQL, with the macros it was given."""
+
+    def __init__(self) -> None:
+        self.macros = Macros()
+        self._cache: dict[str, str] = {}
+
+    def add_macros(self, sql: str) -> None:
+        self.macros.add(_strip_comments(sql))
+        self._cache.clear()
+
+    def __call__(self, sql: str, what: str = "query") -> str:
+        if sql not in self._cache:
+            tree = self.macros.expand(_parse(sql))
+            _check(tree, what)
+            for rule in RULES:
+                tree = rule(tree)
+            self._cache[sql] = tree.sql(dialect="spark", unsupported_level=ErrorLevel.RAISE)
+        return self._cache[sql]
+
+
+def _strip_comments(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql)
