@@ -24,7 +24,7 @@ from conftest import REALDATA, REPO, TODAY, make_data, require_component
 from scorecard import engine, metrics
 from scorecard.cli import app
 from scorecard.engines import EngineChoice, connect
-from scorecard.errors import DataError
+from scorecard.errors import DataError, UsageError
 from scorecard.resources import resource_path
 from scorecard.settings import Settings
 from scorecard.source import resolve_source
@@ -181,6 +181,12 @@ def test_a_url_source_is_read_by_spark(spark_ready, tmp_path):
         engine.compute(resolve_source(tmp_path.as_uri()), "2025-Q3", Settings(), as_of=TODAY, engine=SPARK)
     with pytest.raises(DataError, match="read only by the Spark engine"):
         engine.compute(resolve_source(url), "2025-Q3", Settings(), as_of=TODAY)
+    with pytest.raises(UsageError, match="unknown time zone 'Mars/Olympus'"):
+        engine.compute(resolve_source(url), "2025-Q3", Settings(time_zone="Mars/Olympus"), as_of=TODAY, engine=SPARK)
+    database = tmp_path / "shop.duckdb"
+    duckdb.connect(str(database)).close()
+    with pytest.raises(DataError, match="the Spark engine reads a folder of CSV or Parquet files"):
+        engine.compute(resolve_source(database), "2025-Q3", Settings(), as_of=TODAY, engine=SPARK)
 
 
 # --- text read the same way -----------------------------------------------------------------------

@@ -78,7 +78,7 @@ def _local_cores(master: str) -> int | None:
     found = re.fullmatch(r"local(?:\[(\d+|\*)(?:,\d+)?\])?", master)
     if not found:
         return None
-    return os.cpu_count() or 1 if found.group(1) in (None, "*") else int(found.group(1))
+    return (os.cpu_count() or 1) if found.group(1) in (None, "*") else int(found.group(1))
 
 
 def _under_spark_submit() -> bool:
@@ -190,8 +190,11 @@ class SparkEngine:
 
             try:
                 self.spark = SparkSession.builder.remote(master).create()
+                _ = self.spark.version  # the first call to the server
             except Exception as error:
-                raise ScorecardError(f"cannot reach Spark Connect at {master} ({_first_line(error)})") from None
+                raise ScorecardError(
+                    f"cannot reach Spark Connect at {master} ({_first_line(error)}); check the URL and that the server runs"
+                ) from None
         else:
             self.spark = _classic_session(master).newSession()
         self.connect = connect
@@ -269,7 +272,7 @@ class SparkEngine:
                 continue
             kind = _duckdb_type(field.dataType)
             if kind == "TIMESTAMP WITH TIME ZONE":
-                frame = frame.withColumn(field.name, F.date_format(F.col(f"`{field.name}`"), "yyyy-MM-dd HH:mm:ss.SSSSSSXXX"))
+                frame = frame.withColumn(field.name, F.date_format(_column(field.name), "yyyy-MM-dd HH:mm:ss.SSSSSSXXX"))
                 kind = "VARCHAR"
             types[field.name] = kind
         table.columns = list(types)
@@ -333,7 +336,7 @@ class SparkEngine:
         For CSV, also stop on text that was not UTF-8 (Spark's reader replaces such bytes with U+FFFD)."""
         from pyspark.sql import functions as F
 
-        text_columns = [F.col(f"`{name}`") for name in table.columns] if table.format == "csv" else []
+        text_columns = [_column(name) for name in table.columns] if table.format == "csv" else []
         replaced = F.min(F.when(F.concat_ws("\u0001", *text_columns).contains("\ufffd"), F.col(_INDEX))) if text_columns else F.lit(None)
         try:
             files = (
@@ -446,6 +449,13 @@ class SparkEngine:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _column(name: str):
+    """A column by its exact name, whatever characters it holds (dots, spaces, backticks)."""
+    from pyspark.sql import functions as F
+
+    return F.col("`" + name.replace("`", "``") + "`")
 
 
 def _duckdb_type(data_type) -> str:
