@@ -3,11 +3,18 @@
     python bench/run.py                    # all sizes (the 10M data takes ~30 s to generate, once)
     python bench/run.py --sizes 100k,1m    # a subset
     python bench/run.py --sizes 100k --out /tmp/bench-results   # the CI smoke test
+    python bench/run.py --sizes 10m --only parquet,postgres --repeat 3   # PostgreSQL against Parquet
 
 Data is generated with `scorecard sample` (12 segments, 4 years, ~10 orders per customer, no costs)
 as Parquet and as CSV, and cached under bench/data/. Every command runs in its own process; wall time,
 CPU time (user + system, children included) and peak RSS (of the largest single process) come from
 os.wait4. Results go to bench/results/results.json and results.md.
+
+Where PostgreSQL is installed (initdb, pg_ctl) with the postgres extra, the same data is also loaded
+into typed tables of a local server (started for the run on 127.0.0.1, its data folder cached under
+bench/data/; the first load of 10M orders takes a few minutes) and read from there: `metrics
+(PostgreSQL)` is the whole command, and the transfer alone (one snapshot of all tables into DuckDB) is
+timed in this process and given in rows per second. The server's own CPU time is not in the CPU column.
 """
 
 from __future__ import annotations
@@ -68,16 +75,91 @@ def orders_in(folder: Path) -> int:
     return duckdb.connect().execute(f"select count(*) from {reader}(?)", [str(source)]).fetchone()[0]
 
 
-def run(sizes: list[str], data_root: Path, repeat: int) -> list[dict]:
+# Column types of the generated tables in PostgreSQL (all others text), as an application would have them.
+POSTGRES_TYPES = {
+    "customers": {"created_at": "date", "closed_at": "date"},
+    "orders": {"order_date": "date", "amount": "numeric(18,2)", "margin": "numeric(5,3)"},
+    "referrals": {"referred_at": "date"},
+}
+
+
+def postgres_server(label: str, parquet: Path, data_root: Path):
+    """A local PostgreSQL server holding the Parquet data set in typed tables (database `bench`), started;
+    None (with the reason printed) when PostgreSQL or the driver is missing."""
+    sys.path.insert(0, str(HERE.parent / "tests"))
+    from postgres_server import Server, driver_installed, find_bindir
+
+    bindir = find_bindir()
+    if bindir is None or not driver_installed():
+        print("PostgreSQL skipped: needs initdb/pg_ctl (Debian's postgresql) and pip install '.[postgres]'", flush=True)
+        return None
+    import duckdb
+
+    folder = data_root / f"{label}-postgres"
+    if not (folder / ".complete").exists():
+        shutil.rmtree(folder, ignore_errors=True)
+    server = Server(bindir, folder=folder.resolve(), settings={"max_wal_size": "4GB"}).start()
+    if not (folder / ".complete").exists():
+        print(f"loading {label} into PostgreSQL…", flush=True)
+        started = time.perf_counter()
+        server.psql("create database bench")
+        with tempfile.TemporaryDirectory() as scratch:
+            for source in sorted(parquet.glob("*.parquet")):
+                table, csv_file = source.stem, Path(scratch) / f"{source.stem}.csv"
+                duckdb.execute(f"copy (select * from read_parquet('{source}')) to '{csv_file}' (header)")
+                server.load_csv("bench", f"public.{table}", csv_file, POSTGRES_TYPES.get(table))
+                csv_file.unlink()
+        server.psql("vacuum analyze", "bench")
+        (folder / ".complete").write_text(json.dumps({"load_s": round(time.perf_counter() - started, 1)}))
+    return server
+
+
+def _server_cpu_seconds(server) -> float:
+    """CPU time of the server so far: the postmaster and every backend it has reaped (a backend ends
+    with its connection, so the transfer's is counted once the loader has closed it)."""
+    pid = int((server.data / "postmaster.pid").read_text().split()[0])
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime, stime, cutime, cstime
+
+
+def measure_transfer(server, url: str, repeat: int) -> dict:
+    """The loader alone: every table of one snapshot into DuckDB. The best run's wall seconds, rows per
+    second, and the CPU seconds of this process (driver and DuckDB) and of the server."""
+    from scorecard import engine
+    from scorecard.source import resolve_source
+
+    best = None
+    for _ in range(repeat):
+        source = resolve_source(url)
+        with engine.connect() as con:
+            server_cpu, client_cpu, started = _server_cpu_seconds(server), time.process_time(), time.perf_counter()
+            source.loader.load(con, source)
+            seconds, client_cpu = time.perf_counter() - started, time.process_time() - client_cpu
+            time.sleep(0.5)  # let the postmaster reap the backend
+            server_cpu = _server_cpu_seconds(server) - server_cpu
+            rows = sum(con.execute(f"select count(*) from src_{table}").fetchone()[0] for table in source.tables)
+        if best is None or seconds < best["transfer_s"]:
+            best = {"rows": rows, "transfer_s": round(seconds, 2), "rows_per_s": round(rows / seconds),
+                    "client_cpu_s": round(client_cpu, 2), "server_cpu_s": round(server_cpu, 2)}  # fmt: skip
+    return best
+
+
+def run(sizes: list[str], data_root: Path, repeat: int, only: list[str] | None = None) -> list[dict]:
     rows = []
     for label in sizes:
-        parquet, csv = dataset(label, "parquet", data_root), dataset(label, "csv", data_root)
+        parquet = dataset(label, "parquet", data_root)
+        csv = dataset(label, "csv", data_root) if not only or any("csv" in token for token in only) else None
         generated = json.loads((parquet / ".complete").read_text())
+        server = postgres_server(label, parquet, data_root) if not only or any("postgres" in token for token in only) else None
+        url = server.url("bench") if server else None
         for name, command in (
             ("metrics (Parquet)", SCORECARD + ["metrics", "--period", "Q3", "--data", str(parquet), "--format", "json"]),
             ("metrics (CSV)", SCORECARD + ["metrics", "--period", "Q3", "--data", str(csv), "--format", "json"]),
+            ("metrics (PostgreSQL)", SCORECARD + ["metrics", "--period", "Q3", "--data", str(url), "--format", "json"]),
             ("build (Parquet)", None),
         ):
+            if only and not any(token in name.lower() for token in only) or ("PostgreSQL" in name and not server):
+                continue
             best = None
             for _ in range(repeat):
                 with tempfile.TemporaryDirectory() as out:
@@ -85,9 +167,21 @@ def run(sizes: list[str], data_root: Path, repeat: int) -> list[dict]:
                     result = measure(actual)
                 best = result if best is None or result["wall_s"] < best["wall_s"] else best
             row = {"size": label, "orders": orders_in(parquet), "customers": SIZES[label], "command": name, **best}
-            print(f"{label:>5} {name:<18} {best['wall_s']:7.2f} s wall {best['cpu_s']:7.2f} s CPU {best['peak_rss_mib']:6} MiB", flush=True)
+            print(f"{label:>5} {name:<20} {best['wall_s']:7.2f} s wall {best['cpu_s']:7.2f} s CPU {best['peak_rss_mib']:6} MiB", flush=True)
             rows.append(row)
-        rows.append({"size": label, "orders": orders_in(parquet), "customers": SIZES[label], "command": "sample (Parquet)", **generated})
+        if server:
+            transfer = measure_transfer(server, url, repeat)
+            rows.append(
+                {"size": label, "orders": orders_in(parquet), "customers": SIZES[label], "command": "PostgreSQL transfer", **transfer}
+            )
+            print(
+                f"{label:>5} PostgreSQL transfer  {transfer['rows']:,} rows in {transfer['transfer_s']:.2f} s: {transfer['rows_per_s']:,} rows/s"
+            )
+            server.stop(remove=False)
+        if not only or any("sample" in token for token in only):
+            rows.append(
+                {"size": label, "orders": orders_in(parquet), "customers": SIZES[label], "command": "sample (Parquet)", **generated}
+            )
     return rows
 
 
@@ -111,10 +205,20 @@ def write(rows: list[dict], out: Path) -> None:
         "|---|---:|---:|---|---:|---:|---:|",
     ]
     for row in rows:
+        if "transfer_s" in row:
+            continue
         lines.append(
             f"| {row['size']} | {row['orders']:,} | {row['customers']:,} | {row['command']} | {row['wall_s']:.2f} | "
             f"{row['cpu_s']:.2f} | {row['peak_rss_mib']:,} |"
         )
+    transfers = [row for row in rows if "transfer_s" in row]
+    if transfers:
+        lines += ["", "PostgreSQL → DuckDB transfer (every table, one snapshot; best run):", "",
+                  "| data | rows | wall (s) | rows per second | CPU here (s) | CPU server (s) |", "|---|---:|---:|---:|---:|---:|"]  # fmt: skip
+        lines += [
+            f"| {row['size']} | {row['rows']:,} | {row['transfer_s']:.2f} | {row['rows_per_s']:,} | {row['client_cpu_s']:.2f} | {row['server_cpu_s']:.2f} |"
+            for row in transfers
+        ]
     (out / "results.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {out / 'results.md'} and results.json")
 
@@ -125,12 +229,16 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=HERE / "data", help="where generated data is cached")
     parser.add_argument("--out", type=Path, default=HERE / "results", help="where results are written")
     parser.add_argument("--repeat", type=int, default=1, help="runs per command; the fastest is kept")
+    parser.add_argument(
+        "--only", default="", help="comma-separated words: run only the commands whose name holds one (parquet, csv, postgres, build…)"
+    )
     args = parser.parse_args()
     sizes = [size.strip().lower() for size in args.sizes.split(",") if size.strip()]
     unknown = [size for size in sizes if size not in SIZES]
     if unknown:
         raise SystemExit(f"unknown size {unknown[0]!r}; choose from {', '.join(SIZES)}")
-    write(run(sizes, args.data, args.repeat), args.out)
+    only = [token.strip().lower() for token in args.only.split(",") if token.strip()] or None
+    write(run(sizes, args.data, args.repeat, only), args.out)
 
 
 if __name__ == "__main__":

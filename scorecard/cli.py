@@ -15,16 +15,23 @@ from typing import Annotated
 import typer
 
 from . import __version__
-from .errors import ScorecardError, UsageError
+from .errors import MESSAGE_LINE_LIMIT, ScorecardError, UsageError
 
-EXIT_CODES = "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked."
+EXIT_CODES = (
+    "Exit codes: 0 success, 1 data or build error, 2 usage error, 3 stale data, 4 output folder locked, 5 delivery failed, "
+    "143 stopped by SIGTERM."
+)
+DEFINITIONS = "What every figure means: docs/definitions.md in the scorecard project (each PDF has a definitions page too)."
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
-    help="Customer relationship health scorecards: customers gained versus lost, by count and by value.\n\n" + EXIT_CODES,
+    help="Customer relationship health scorecards: customers gained versus lost, by count and by value.\n\n"
+    + DEFINITIONS
+    + "\n\n"
+    + EXIT_CODES,
 )
 
 _state = {"debug": bool(os.environ.get("SCORECARD_DEBUG")), "log_format": "text"}
@@ -56,6 +63,7 @@ def _handle_errors(command):
             if _state["debug"]:
                 raise
             for line in str(error).splitlines() or ["unknown error"]:
+                line = line if len(line) <= MESSAGE_LINE_LIMIT else line[:MESSAGE_LINE_LIMIT] + "… (message cut)"
                 _emit("error", f"Error: {line}", stream="err", exit_code=error.exit_code)
             raise typer.Exit(error.exit_code) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt):
@@ -104,13 +112,13 @@ Data = Annotated[
     typer.Option(
         "--data",
         "-d",
-        help="Folder of customers/orders/referrals/costs CSV or Parquet files, or a DuckDB file. Default: [data] source in the config, $SCORECARD_DATA, else the bundled sample.",
+        help="Folder of customers/orders/referrals/costs CSV or Parquet files, a DuckDB file, or a PostgreSQL URL (postgresql://user@host:5432/dbname[?schema=crm]; the password from PGPASSWORD or ~/.pgpass). Default: [data] source in the config, $SCORECARD_DATA, else the bundled sample.",
     ),
 ]
 Config = Annotated[
     Path | None, typer.Option("--config", help="Config file (default: $SCORECARD_CONFIG, else ./scorecard.toml if present).")
 ]
-WindowDays = Annotated[int | None, typer.Option(help="Value window W in days (default 365; at least the period length).")]
+WindowDays = Annotated[int | None, typer.Option(help="Value window W in days, 1–3660 (default 365; at least the period's length in days).")]
 ChangeThreshold = Annotated[str | None, typer.Option(help="Change threshold t for grew/declined (default 0.10).")]
 TierQuantiles = Annotated[str | None, typer.Option(help="Core and top tier quantiles (default 0.5,0.8).")]
 TierThresholds = Annotated[str | None, typer.Option(help="Fixed core,top tier thresholds in money (replaces the quantiles).")]
@@ -119,6 +127,19 @@ FiscalYearStart = Annotated[int | None, typer.Option(help="First month of the fi
 TimeZone = Annotated[str | None, typer.Option(help="Time zone that order timestamps are dated in (default UTC).")]
 MaxExcluded = Annotated[str | None, typer.Option(help="Stop when more than this share of a table's rows would be excluded (default 0.05).")]
 GrossMargin = Annotated[str | None, typer.Option(help="Gross margin for the profitability page, e.g. 0.35 (needs a costs table).")]
+MinSegmentCustomers = Annotated[
+    int | None,
+    typer.Option(
+        help='Segments with fewer customers active at the start or end of the period are reported together as "Other segments" '
+        "(default 30; 0 keeps every segment)."
+    ),
+]
+Resend = Annotated[
+    bool, typer.Option("--resend", help="Send again to readers who were already sent this period (also after a rebuild with new figures).")
+]
+RiskThreshold = Annotated[
+    str | None, typer.Option(help="At risk: customers whose chance of buying nothing next period is at least this (default 0.5).")
+]
 AsOf = Annotated[str | None, typer.Option(help="Treat this date (YYYY-MM-DD) as today, for relative periods and future-dated orders.")]
 Engine = Annotated[
     str | None,
@@ -172,6 +193,8 @@ def metrics(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
+    risk_threshold: RiskThreshold = None,
+    min_segment_customers: MinSegmentCustomers = None,
     redact: Annotated[
         bool | None, typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes).")
     ] = None,
@@ -187,8 +210,9 @@ def metrics(
     resolved = _resolve(config, data=data, window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
                         time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact,
-                        engine=engine_name, spark_master=spark_master)  # fmt: skip
-    source = resolve_source(resolved.get("data"))
+                        risk_threshold=risk_threshold, min_segment_customers=min_segment_customers, engine=engine_name,
+                        spark_master=spark_master)  # fmt: skip
+    source = resolve_source(resolved.get("data"), resolved.get("tables"))
     result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of), engine=resolved.engine())
     if format is OutputFormat.json:
         sys.stdout.write(metrics_document.to_json(result.document))
@@ -244,7 +268,13 @@ def build(
         typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes) in every output."),
     ] = None,
     company: Annotated[str | None, typer.Option(help="Company name printed on every page.")] = None,
-    currency: Annotated[str | None, typer.Option(help="Reporting currency code, e.g. EUR, USD, GBP (default EUR).")] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            help="ISO currency code of the amounts, e.g. EUR, USD, GBP (default: the orders' currency column; without either, "
+            "amounts carry no currency sign)."
+        ),
+    ] = None,
     config: Config = None,
     jobs: Annotated[int | None, typer.Option(help="Render processes (default: one per core, at most 4).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Render even when nothing changed since the last build.")] = False,
@@ -256,6 +286,13 @@ def build(
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
     log_format: Annotated[LogFormat, typer.Option(help="text, or json: one JSON object per line for log collectors.")] = LogFormat.text,
+    send: Annotated[
+        bool,
+        typer.Option(
+            "--send", help="Then email the scorecards to the readers in [mail] (as `scorecard send`; exit code 5 if delivery fails)."
+        ),
+    ] = False,
+    resend: Resend = False,
     window_days: WindowDays = None,
     change_threshold: ChangeThreshold = None,
     tier_quantiles: TierQuantiles = None,
@@ -265,13 +302,16 @@ def build(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     gross_margin: GrossMargin = None,
+    risk_threshold: RiskThreshold = None,
+    min_segment_customers: MinSegmentCustomers = None,
     as_of: AsOf = None,
     engine_name: Engine = None,
     spark_master: SparkMaster = None,
 ) -> None:
-    """Write the PDF scorecards (company and each segment), a board pack, metrics.json, metrics.csv and
-    manifest.json into OUT/<period label>/. Outputs appear all at once or not at all; a build whose
-    figures did not change since the last one is skipped (use --force)."""
+    """Write the PDF scorecards (company and each segment), a board pack, an HTML summary beside each PDF,
+    metrics.json, metrics.csv and manifest.json into OUT/<period label>/. Outputs appear all at once or
+    not at all; a build whose figures did not change since the last one is skipped (use --force).
+    With --send, then email them as `scorecard send` does."""
     from .build import BuildOptions
     from .build import build as build_scorecards
     from .source import resolve_source
@@ -280,9 +320,10 @@ def build(
     resolved = _resolve(config, data=data, out=out, redact=redact, company_name=company, currency=currency, require_fresh=require_fresh,
                         window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
-                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, engine=engine_name,
+                        time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin,
+                        risk_threshold=risk_threshold, min_segment_customers=min_segment_customers, engine=engine_name,
                         spark_master=spark_master)  # fmt: skip
-    source = resolve_source(resolved.get("data"))
+    source = resolve_source(resolved.get("data"), resolved.get("tables"))
     progress = _TerminalProgress() if not quiet and log_format is LogFormat.text else None
     options = BuildOptions(
         out=Path(resolved.get("out", "scorecards")), segments=segment, jobs=jobs, force=force, wait=wait,
@@ -293,9 +334,15 @@ def build(
     finally:
         if progress:
             progress.close()
-    if quiet:
-        return
-    if source.is_sample:
+    if not quiet:
+        _report_build(report, source.is_sample)
+    if send:
+        _send(resolved, report.document["period"]["label"], Path(resolved.get("out", "scorecards")), resend=resend, dry_run=None,
+              wait=True, as_of=_date(as_of), quiet=quiet)  # fmt: skip
+
+
+def _report_build(report, is_sample: bool) -> None:
+    if is_sample:
         _emit("sample", "Built from the bundled SAMPLE DATA (every page says so).")
     if report.skipped:
         _emit(
@@ -309,6 +356,57 @@ def build(
     for name, seconds in report.render_seconds.items():
         _emit("timing", f"Rendered {name}: {seconds:.1f} s", stage="render", file=name, seconds=round(seconds, 3))
     _emit("done", f"Total: {report.total_seconds:.1f} s", seconds=round(report.total_seconds, 3))
+
+
+def _send(resolved, period: str, out: Path, *, resend: bool, dry_run: Path | None, wait: bool, as_of: date | None, quiet: bool):
+    from .mail import SendOptions
+    from .mail import send as send_scorecards
+
+    def on_event(event: str, message: str, **fields) -> None:
+        if not quiet:
+            _emit(event, message, **fields)
+
+    options = SendOptions(out=out, resend=resend, dry_run=dry_run, wait=wait, as_of=as_of,
+                          fiscal_year_start=resolved.settings().fiscal_year_start, on_event=on_event)  # fmt: skip
+    report = send_scorecards(resolved.mail(), period, options)
+    if not quiet:
+        done = "written to " + str(dry_run) if dry_run is not None else "sent"
+        _emit(
+            "send-done",
+            f"{report.label}: {len(report.sent)} message{'s' if len(report.sent) != 1 else ''} {done}, "
+            f"{len(report.already_sent)} already sent, {len(report.changed)} held back (figures changed; --resend)",
+            period=report.label, sent=len(report.sent), already_sent=len(report.already_sent), changed=len(report.changed),
+        )  # fmt: skip
+
+
+@app.command("send")
+@_handle_errors
+def send_command(
+    period: Period,
+    out: Annotated[str | None, typer.Option("--out", "-o", help="Output folder the period was built into (default ./scorecards).")] = None,
+    config: Config = None,
+    resend: Resend = False,
+    dry_run: Annotated[
+        Path | None,
+        typer.Option(
+            "--dry-run", metavar="FOLDER", help="Write each message as an .eml file into FOLDER instead of sending; records nothing."
+        ),
+    ] = None,
+    wait: Annotated[
+        bool, typer.Option("--wait", help="If a build is writing to the output folder, wait for it instead of exiting with code 4.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only errors.")] = False,
+    log_format: Annotated[LogFormat, typer.Option(help="text, or json: one JSON object per line for log collectors.")] = LogFormat.text,
+    as_of: AsOf = None,
+) -> None:
+    """Email each reader in [[mail.recipients]] the already-built scorecards of their scopes: one message
+    per reader, the HTML summary of their first scope as the body, their PDFs attached. What was sent is
+    recorded in OUT/deliveries/<period>.jsonl; a rerun sends only what is missing (--resend: everything
+    again). A bare Q3 means the latest Q3 built in OUT. Exit code 5 when delivery fails."""
+    _state["log_format"] = log_format.value
+    resolved = _resolve(config, out=out)
+    _send(resolved, period, Path(resolved.get("out", "scorecards")), resend=resend, dry_run=dry_run, wait=wait,
+          as_of=_date(as_of), quiet=quiet)  # fmt: skip
 
 
 @app.command()
@@ -332,8 +430,8 @@ def validate(
     resolved = _resolve(config, data=data, segment_by=segment_by, time_zone=time_zone, max_excluded=max_excluded, engine=engine_name,
                         spark_master=spark_master)  # fmt: skip
     settings = resolved.settings()
-    result = check(resolve_source(resolved.get("data")), settings, as_of=_date(as_of), engine=resolved.engine())
-    typer.echo(quality_report(result, settings.currency))
+    result = check(resolve_source(resolved.get("data"), resolved.get("tables")), settings, as_of=_date(as_of), engine=resolved.engine())
+    typer.echo(quality_report(result, result.currency))
 
 
 @app.command("config")
@@ -346,6 +444,7 @@ def show_config(config: Config = None) -> None:
     resolved = _resolve(config)
     resolved.settings()  # validates the combination, so errors show here rather than at 2 a.m.
     resolved.engine()
+    resolved.mail()
     typer.echo(f"Config file: {resolved.config_file or 'none (defaults and environment only)'}")
     rows = describe(resolved)
     widths = [max(len(row[i]) for row in rows) for i in range(2)]
@@ -380,14 +479,18 @@ def sample(
     ] = None,
     format: Annotated[SampleFormat, typer.Option("--format", help="csv or parquet.")] = SampleFormat.csv,
     costs: Annotated[bool, typer.Option("--costs/--no-costs", help="Also write a cost-to-serve table.")] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty folder that holds no earlier sample (its table files are replaced).")
+    ] = False,
 ) -> None:
     """Generate realistic sample data: four years, segments that grow and shrink, seasonality, refunds,
-    cancellations, closures, win-backs, referrals with notes and cost-to-serve events."""
+    cancellations, closures, win-backs, referrals with notes and cost-to-serve events. A non-empty --out
+    folder is refused unless it holds an earlier sample (or --force is given): it may hold real data."""
     from .sample import DEFAULT_END, generate, years_before
 
     end = _date(through, "--through") if through else DEFAULT_END
     counts = generate(out, customers=customers, seed=seed, segments=segments, start=years_before(end, 4), end=end,
-                      file_format=format.value, costs=costs)  # fmt: skip
+                      file_format=format.value, costs=costs, force=force)  # fmt: skip
     typer.echo(f"Wrote {out}: " + ", ".join(f"{rows:,} {table}" for table, rows in counts.items()))
 
 

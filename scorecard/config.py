@@ -15,7 +15,10 @@ from pathlib import Path
 
 from .engines import DEFAULT_SPARK_MASTER, EngineChoice
 from .errors import UsageError
+from .formatting import is_currency_code
+from .mail.settings import MailSettings, parse_env_name, parse_recipients, parse_security, parse_sender
 from .settings import NUMBER_FORMATS, Settings, Targets, parse_fraction, parse_pair
+from .urls import is_url, without_password
 
 CONFIG_NAME = "scorecard.toml"
 
@@ -74,8 +77,39 @@ def _number_format(value, name):
     return value
 
 
+def _currency(value, name):
+    value = _text(value, name).upper()
+    if not is_currency_code(value):
+        raise UsageError(f"{name} must be an ISO 4217 currency code like EUR, USD or GBP, got {value!r}")
+    return value
+
+
 def _money(value, name):
     return _fraction(value, name)  # an amount, not a fraction, but parsed the same way
+
+
+INPUT_TABLES = ("customers", "orders", "referrals", "costs")
+
+
+def _table_names(value, name):
+    """[data.tables]: the database table of each input table (`customers = "crm.customer_master"`); in
+    the environment, `customers=crm.customer_master,orders=crm.orders`."""
+    if isinstance(value, str):
+        pairs = [part.split("=", 1) for part in value.split(",") if part.strip()]
+        if not all(len(pair) == 2 for pair in pairs):
+            raise UsageError(f"{name} takes table=name pairs, like customers=crm.customer_master,orders=crm.orders; got {value!r}")
+        value = {key.strip(): text.strip() for key, text in pairs}
+    for key, text in value.items():
+        if key not in INPUT_TABLES:
+            raise UsageError(f"{name}: unknown table {key!r}; the tables are {', '.join(INPUT_TABLES)}")
+        if not isinstance(text, str) or not text.strip():
+            raise UsageError(f'{name}: {key} must name a table, like "crm.{key}"; got {text!r}')
+    return {key: text.strip() for key, text in value.items()}
+
+
+def _path_or_url(value: str, base: Path) -> str:
+    """A path relative to `base`, made absolute; a URL (postgresql://…) as it is."""
+    return value if is_url(value) else str((base / Path(value).expanduser()).resolve())
 
 
 # The TOML types each parser accepts in the config file (environment and command line give text).
@@ -85,9 +119,16 @@ TOML_TYPES = {
     "_money": ((int, float), "a number"),
     "_pair": ((list,), "a list of two numbers"),
     "_text": ((str,), "a quoted text"),
+    "_currency": ((str,), "a quoted text"),
     "_number_format": ((str,), "a quoted text"),
     "_boolean": ((bool,), "true or false"),
     "_text_list": ((list,), "a list of quoted names"),
+    "_table_names": ((dict,), 'a table of names, like [data.tables] customers = "crm.customer_master"'),
+    "parse_address": ((str,), "a quoted email address"),
+    "parse_sender": ((str,), "a quoted email address"),
+    "parse_env_name": ((str,), "the quoted name of an environment variable"),
+    "parse_security": ((str,), '"starttls", "ssl" or "none"'),
+    "parse_recipients": ((list,), "[[mail.recipients]] tables"),
 }
 
 
@@ -99,6 +140,7 @@ class Option:
     parse: Callable
     help: str
     is_path: bool = False
+    label: str | None = None  # how the config file spells it, when not `[section] key`
 
     def from_toml(self, value, where: str):
         types, expected = TOML_TYPES[self.parse.__name__]
@@ -108,7 +150,7 @@ class Option:
 
     @property
     def toml_name(self) -> str:
-        return f"[{self.section}] {self.key}"
+        return self.label or f"[{self.section}] {self.key}"
 
     @property
     def env_name(self) -> str:
@@ -116,12 +158,15 @@ class Option:
 
 
 OPTIONS = (
-    Option("data", "data", "source", _text, "folder of CSV/Parquet files or a DuckDB file", is_path=True),
+    Option("data", "data", "source", _text, "folder of CSV/Parquet files, a DuckDB file or a postgresql:// URL", is_path=True),
+    Option("tables", "data", "tables", _table_names, "PostgreSQL: the table of each input table, like customers = crm.customer_master"),
     Option("out", "output", "folder", _text, "where <period label>/ folders are written", is_path=True),
     Option("engine", "engine", "name", _text, "where the SQL models run: duckdb (this machine) or spark"),
     Option("spark_master", "engine", "spark_master", _text, "with spark: local[N], spark://host:7077, yarn, sc://host:15002"),
     Option("company_name", "report", "company", _text, "company name on every page"),
-    Option("currency", "report", "currency", _text, "reporting currency code: EUR, USD, GBP…"),
+    Option(
+        "currency", "report", "currency", _currency, "currency code of the amounts: EUR, USD, GBP… (default: the orders' currency column)"
+    ),
     Option("number_format", "report", "number_format", _number_format, "how numbers look: 1,234.56 or 1.234,56 or 1 234,56"),
     Option("time_zone", "report", "time_zone", _text, "IANA time zone that order timestamps are dated in"),
     Option("logo", "report", "logo", _text, "PNG, JPEG or SVG logo for the first page", is_path=True),
@@ -136,9 +181,16 @@ OPTIONS = (
     Option("top_n", "metrics", "top_n", _integer, "length of the top-lost and top-decliner lists"),
     Option("max_excluded", "metrics", "max_excluded", _fraction, "largest share of a table's rows that may be excluded"),
     Option("gross_margin", "metrics", "gross_margin", _fraction, "gross margin for profitability (with a costs table)"),
+    Option("risk_threshold", "metrics", "risk_threshold", _fraction, "at risk: chance of buying nothing next period at least this"),
     Option("segment_by", "segments", "column", _text, "customers column that defines segments"),
     Option("segments", "segments", "only", _text_list, 'segments with a scorecard of their own; the rest become "Other segments"'),
-    Option("min_segment_customers", "segments", "min_customers", _integer, 'segments with fewer customers become "Other segments"'),
+    Option(
+        "min_segment_customers",
+        "segments",
+        "min_customers",
+        _integer,
+        'segments with fewer customers active at the start or end of the period become "Other segments" (0: keep all)',
+    ),
     Option("targets.net_customers", "targets", "net_customers", _integer, "traffic light: net customers at least this"),
     Option("targets.net_value", "targets", "net_value", _money, "traffic light: net value change at least this"),
     Option("targets.nrr", "targets", "nrr", _fraction, "traffic light: net revenue retention at least this (1.0 = 100 %)"),
@@ -152,9 +204,25 @@ OPTIONS = (
         "traffic light: customers gained per customer lost at least this",
     ),
 )
+MAIL_OPTIONS = (
+    Option("mail.host", "mail", "host", _text, "SMTP server that sends the scorecards"),
+    Option("mail.port", "mail", "port", _integer, "SMTP port (default 587 with starttls, 465 with ssl, 25 with none)"),
+    Option("mail.security", "mail", "security", parse_security, "starttls, ssl or none"),
+    Option("mail.user", "mail", "user", _text, "SMTP user name, when the server wants one"),
+    Option("mail.password_env", "mail", "password_env", parse_env_name, "environment variable that holds the SMTP password"),
+    Option("mail.from", "mail", "from", parse_sender, "sender address"),
+    Option("mail.ca_file", "mail", "ca_file", _text, "extra certificate authorities (PEM) to trust for the server", is_path=True),
+    Option("mail.timeout_seconds", "mail", "timeout_seconds", _integer, "seconds to wait for the server"),
+    Option("mail.attempts", "mail", "attempts", _integer, "tries per message before giving up"),
+    Option("mail.retry_wait_seconds", "mail", "retry_wait_seconds", _fraction, "seconds between tries (doubling)"),
+    Option("mail.max_message_mb", "mail", "max_message_mb", _fraction, "largest message; above it, smaller attachments or none"),
+    Option("mail.files_location", "mail", "files_location", _text, "where readers find the files when they are too large to attach"),
+    Option("mail.recipients", "mail", "recipients", parse_recipients, "who receives which scopes", label="[[mail.recipients]]"),
+)
+OPTIONS = OPTIONS + MAIL_OPTIONS
 BY_NAME = {option.name: option for option in OPTIONS}
 BY_TOML = {(option.section, option.key): option for option in OPTIONS}
-RUN_OPTIONS = ("data", "out", "require_fresh", "engine", "spark_master")
+RUN_OPTIONS = ("data", "tables", "out", "require_fresh", "engine", "spark_master")
 
 
 @dataclass
@@ -164,12 +232,18 @@ class Resolved:
     config_file: Path | None = None
 
     def settings(self) -> Settings:
-        fields = {k: v for k, v in self.values.items() if k not in RUN_OPTIONS and not k.startswith("targets.")}
+        fields = {k: v for k, v in self.values.items() if k not in RUN_OPTIONS and not k.startswith(("targets.", "mail."))}
         targets = Targets(**{k.removeprefix("targets."): v for k, v in self.values.items() if k.startswith("targets.")})
         return Settings(**fields, targets=targets)
 
     def engine(self) -> EngineChoice:
         return EngineChoice(self.values.get("engine", "duckdb"), self.values.get("spark_master"))
+
+    def mail(self) -> MailSettings:
+        fields = {k.removeprefix("mail."): v for k, v in self.values.items() if k.startswith("mail.")}
+        if "from" in fields:
+            fields["sender"] = fields.pop("from")
+        return MailSettings(**fields)
 
     def get(self, name: str, default=None):
         return self.values.get(name, default)
@@ -207,7 +281,7 @@ def read_config(path: Path) -> dict[str, object]:
                 raise UsageError(f"{path}: unknown key [{section}] {key} (known keys in [{section}]: {known})")
             parsed = option.from_toml(value, str(path))
             if option.is_path:
-                parsed = str((path.parent / Path(parsed).expanduser()).resolve())
+                parsed = _path_or_url(parsed, path.parent)
             values[option.name] = parsed
     return values
 
@@ -226,7 +300,7 @@ def resolve(
         if env.get(option.env_name, "").strip():
             value = option.parse(env[option.env_name], option.env_name)
             if option.is_path:
-                value = str((cwd / Path(value).expanduser()).resolve())
+                value = _path_or_url(value, cwd)
             resolved.values[option.name], resolved.origins[option.name] = value, f"environment {option.env_name}"
     for name, value in cli.items():
         if value is None:
@@ -234,7 +308,7 @@ def resolve(
         option = BY_NAME[name]
         value = option.parse(value, "--" + name.replace("_", "-"))
         if option.is_path:
-            value = str((cwd / Path(value).expanduser()).resolve())
+            value = _path_or_url(value, cwd)
         resolved.values[name], resolved.origins[name] = value, "command line"
     return resolved
 
@@ -248,22 +322,36 @@ def describe(resolved: Resolved) -> list[tuple[str, str, str]]:
             value, origin = resolved.values[option.name], resolved.origins[option.name]
         elif option.name.startswith("targets."):
             value, origin = None, "default (no target)"
+        elif option.name == "mail.port":
+            security = resolved.values.get("mail.security", MailSettings.security)
+            value, origin = f"{MailSettings(security=security).effective_port} (the usual port with {security})", "default"
+        elif option.name.startswith("mail."):
+            value, origin = getattr(MailSettings(), "sender" if option.key == "from" else option.key), "default"
         elif option.name in RUN_OPTIONS:
-            defaults_of_run = {"data": "bundled sample", "out": "./scorecards", "require_fresh": None, "engine": "duckdb",
+            defaults_of_run = {"data": "bundled sample", "tables": None, "out": "./scorecards", "require_fresh": None, "engine": "duckdb",
                                "spark_master": f"{DEFAULT_SPARK_MASTER} (with engine spark)"}  # fmt: skip
             value, origin = defaults_of_run[option.name], "default"
         else:
             value, origin = getattr(defaults, option.name), "default"
-        rows.append((option.toml_name, _show(value), origin))
+        shown = _show(value)
+        if option.name == "mail.password_env":  # whether it is set, never what it holds
+            shown += " (set in the environment)" if os.environ.get(str(value)) else " (not set in the environment)"
+        rows.append((option.toml_name, shown, origin))
     return rows
 
 
 def _show(value) -> str:
     if value is None:
         return "(not set)"
+    if value == ():
+        return "(none)"
+    if isinstance(value, tuple) and value and hasattr(value[0], "scopes"):  # recipients
+        return "; ".join(f"{r.address} ({', '.join(r.scopes)})" for r in value)
     if isinstance(value, tuple):
         return ", ".join(_show(v) for v in value)
-    return str(value)
+    if isinstance(value, dict):
+        return ", ".join(f"{key} = {text}" for key, text in value.items())
+    return without_password(str(value))  # a database URL never shows its password
 
 
 STARTER = """# scorecard.toml: settings for `scorecard build` and `scorecard metrics`.
@@ -272,9 +360,14 @@ STARTER = """# scorecard.toml: settings for `scorecard build` and `scorecard met
 # Paths are relative to this file.
 
 [data]
-# Folder of customers.csv, orders.csv (and optional referrals.csv, costs.csv) — or .parquet — or a DuckDB file.
+# Folder of customers.csv, orders.csv (and optional referrals.csv, costs.csv) — or .parquet — or a DuckDB file,
+# or a PostgreSQL database: "postgresql://user@host:5432/dbname" (tables in public, or add ?schema=crm).
 # Leave it out to use the bundled sample data.
 # source = "data"
+
+# [data.tables]                    # PostgreSQL only: tables under other names or in other schemas
+# customers = "crm.customer_master"
+# orders = "sales.orders"
 
 [output]
 folder = "scorecards"              # each period goes to <folder>/<period label>/
@@ -285,7 +378,7 @@ folder = "scorecards"              # each period goes to <folder>/<period label>
 
 [report]
 company = "Your Company"
-currency = "EUR"                   # EUR, USD, GBP, CHF, …
+# currency = "EUR"                 # EUR, USD, GBP, CHF…; default: the orders' currency column, else no sign
 number_format = "1,234.56"         # or "1.234,56" or "1 234,56"
 time_zone = "UTC"                  # order timestamps are dated in this time zone
 # logo = "logo.png"                # PNG, JPEG or SVG, shown on the first page
@@ -304,11 +397,13 @@ trend_periods = 8
 top_n = 10
 max_excluded = 0.05                # stop when more than 5 % of a table's rows would be excluded
 # gross_margin = 0.35              # with a costs table: margin on revenue for the profitability page
+risk_threshold = 0.5               # at risk: a chance of buying nothing next period of at least 50 %
 
 [segments]
 column = "segment"                 # the customers column that defines segments
 # only = ["Enterprise", "SMB"]     # segments with their own scorecard; the rest become "Other segments"
-# min_customers = 50               # or: segments with fewer customers become "Other segments"
+min_customers = 30                 # segments with fewer customers active at the start or end of the
+                                   # period become "Other segments"; 0 keeps every segment
 
 [targets]
 # Traffic lights on the headline figures (leave out to show none).
@@ -317,4 +412,29 @@ nrr = 1.0                          # net revenue retention at least 100 %
 # net_value = 0
 # logo_retention = 0.9
 # gain_loss_ratio = 1.0
+
+# Sending: `scorecard send --period P` (or `scorecard build --send`) emails each reader the scorecards
+# of their scopes: the HTML summary of their first scope as the message, the PDFs attached. What was sent
+# is recorded in <folder>/deliveries/, so a rerun sends nothing twice (--resend sends again).
+# [mail]
+# host = "smtp.example.com"
+# port = 587                       # default: 587 with starttls, 465 with ssl, 25 with none
+# security = "starttls"            # "starttls" (default), "ssl" or "none"
+# user = "scorecards"              # only if the server wants a login; then the password is read from
+# password_env = "SCORECARD_SMTP_PASSWORD"   # this environment variable, never from this file
+# from = "Scorecards <scorecards@example.com>"
+# ca_file = "company-ca.pem"       # extra certificate authorities to trust (a server with an in-house certificate)
+# max_message_mb = 20              # larger messages attach per-scope PDFs instead of the pack, or say where the files are
+# files_location = '\\\\fileserver\\scorecards'   # what those messages say (default: the output folder on this machine)
+# attempts = 3                     # tries per message on a failure that may pass (connection, 4xx), then exit code 5
+# retry_wait_seconds = 2
+# timeout_seconds = 30
+#
+# One table per reader. Scopes: "company", "segment:<name>" (a segment of the built period), "board-pack".
+# [[mail.recipients]]
+# address = "ceo@example.com"
+# scopes = ["board-pack"]
+# [[mail.recipients]]
+# address = "smb-lead@example.com"
+# scopes = ["company", "segment:SMB"]
 """

@@ -11,11 +11,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import date
 
-from . import engines, metrics, validation
+from . import engines, metrics, risk, validation
 from .engines import Engine, EngineChoice
-from .errors import DataError, ScorecardError, StaleDataError, UsageError
-from .models import INPUT_TABLES, ModelRunner, Progress
-from .periods import Period, parse_period
+from .errors import DataError, ScorecardError, StaleDataError, UsageError, excerpt
+from .formatting import plural
+from .models import INPUT_TABLES, PERIOD_TABLES, ModelRunner, Progress
+from .periods import Period, cohort_periods, parse_period
 from .settings import Settings
 from .source import Source
 
@@ -42,14 +43,18 @@ RUN_SETTINGS_COLUMNS = (
     ("window_days", "integer"), ("change_threshold", "decimal(9, 6)"), ("core_quantile", "decimal(9, 6)"),
     ("top_quantile", "decimal(9, 6)"), ("core_threshold", "decimal(18, 2)"), ("top_threshold", "decimal(18, 2)"),
     ("top_n", "integer"), ("as_of", "date"), ("time_zone", "varchar"), ("gross_margin", "decimal(9, 6)"),
-    ("min_segment_customers", "integer"),
+    ("min_segment_customers", "integer"), ("risk_threshold", "decimal(9, 6)"),
 )  # fmt: skip
-RUN_PERIODS_COLUMNS = (("period_index", "integer"), ("label", "varchar"), ("start_date", "date"), ("end_date", "date"))
+RUN_PERIODS_COLUMNS = (
+    ("period_index", "integer"), ("label", "varchar"), ("start_date", "date"), ("end_date", "date"),
+    ("in_trend", "boolean"), ("is_previous", "boolean"), ("is_year_ago", "boolean"),
+)  # fmt: skip
+RUN_COHORT_PERIODS_COLUMNS = (("cohort_index", "integer"), ("label", "varchar"), ("start_date", "date"), ("end_date", "date"))
 
 
 def _create_run_settings(con: Engine, settings: Settings, as_of: date) -> None:
     if not con.known_time_zone(settings.time_zone):
-        raise UsageError(f"unknown time zone {settings.time_zone!r}; use an IANA name like 'Europe/Berlin' or 'UTC'")
+        raise UsageError(f"unknown time zone {excerpt(settings.time_zone)}; use an IANA name like 'Europe/Berlin' or 'UTC'")
     core_threshold, top_threshold = settings.tier_thresholds or (None, None)
     con.create_table(
         "run_settings",
@@ -67,6 +72,7 @@ def _create_run_settings(con: Engine, settings: Settings, as_of: date) -> None:
                 settings.time_zone,
                 settings.gross_margin,
                 settings.min_segment_customers,
+                settings.risk_threshold,
             )
         ],
     )
@@ -74,11 +80,36 @@ def _create_run_settings(con: Engine, settings: Settings, as_of: date) -> None:
     con.create_table("run_segments", [("segment", "varchar")], [(name,) for name in settings.segments or ()])
 
 
-def _create_run_periods(con: Engine, periods: list[Period]) -> None:
+def comparison_periods(period: Period, trend_periods: int) -> list[tuple[Period, bool, bool, bool]]:
+    """Every period the models compute, oldest first: the trend's last `trend_periods` periods (ending with
+    `period`), plus the previous period and the same period a year earlier when the trend does not reach
+    them (e.g. a month a year back, beyond an 8-month trend). Each with (in_trend, is_previous, is_year_ago)."""
+    trend = period.trend(trend_periods)
+    previous, year_ago = period.shifted(-1), period.shifted(-period.per_year)
+    periods = {p.label: p for p in [previous, year_ago, *trend]}
+    in_trend = {p.label for p in trend}
+    ordered = sorted(periods.values(), key=lambda p: p.start)
+    return [(p, p.label in in_trend, p.label == previous.label, p.label == year_ago.label) for p in ordered]
+
+
+def _create_run_periods(con: Engine, period: Period, trend_periods: int) -> None:
+    """The reported period is the last (highest period_index); the models read the others by their flags."""
     con.create_table(
         "run_periods",
         RUN_PERIODS_COLUMNS,
-        [(index, period.label, period.start, period.end) for index, period in enumerate(periods, start=1)],
+        [
+            (index, p.label, p.start, p.end, in_trend, is_previous, is_year_ago)
+            for index, (p, in_trend, is_previous, is_year_ago) in enumerate(comparison_periods(period, trend_periods), start=1)
+        ],
+    )
+
+
+def _create_run_cohort_periods(con: Engine, period: Period) -> None:
+    """The acquisition cohorts' periods (SPEC §3.11): the last 8 of the report's kind up to the reported one."""
+    con.create_table(
+        "run_cohort_periods",
+        RUN_COHORT_PERIODS_COLUMNS,
+        [(index, cohort.label, cohort.start, cohort.end) for index, cohort in enumerate(cohort_periods(period), start=1)],
     )
 
 
@@ -86,11 +117,11 @@ def prepare(
     con: Engine, source: Source, settings: Settings, as_of: date, progress: Progress | None = None
 ) -> tuple[ModelRunner, validation.DataQuality]:
     """Load, stage and check the source: everything that does not depend on the period."""
+    _create_run_settings(con, settings, as_of)  # first: the input views read the report time zone from it
     con.load(source, settings.segment_by)
     con.lock_down(source)
-    _create_run_settings(con, settings, as_of)
     runner = ModelRunner(con)
-    runner.run(available=set(INPUT_TABLES - {"run_periods"}), progress=progress)
+    runner.run(available=set(INPUT_TABLES - PERIOD_TABLES), progress=progress)
     validation.check_structure(con, source)
     quality = validation.summarise(con, source)
     return runner, quality
@@ -103,14 +134,16 @@ class Check:
     source: Source
     quality: validation.DataQuality
     data_through: date | None
+    currency: str | None = None
 
 
 def check(source: Source, settings: Settings, *, as_of: date | None = None, engine: EngineChoice | None = None) -> Check:
     """Run every input check without computing metrics; raise DataError when the data is unusable."""
-    with connect(engine) as con:
+    with connect(engine) as con, con.within_limits():
         _, quality = prepare(con, source, settings, as_of or date.today())
         validation.check_tolerance(quality, source, settings.max_excluded)
-        return Check(source, quality, _data_through(con, source))
+        currency = validation.reporting_currency(quality, source, settings.currency)
+        return Check(source, quality, _data_through(con, source), currency)
 
 
 def _data_through(con: Engine, source: Source) -> date:
@@ -133,7 +166,7 @@ def compute(
 ) -> Result:
     """Run the whole metric engine and return the metrics document with what produced it."""
     as_of = as_of or today or date.today()
-    with connect(engine) as con:
+    with connect(engine) as con, con.within_limits():
         return _compute(con, source, period_text, settings, as_of, require_fresh_days, progress)
 
 
@@ -161,10 +194,10 @@ def _compute(
             f"--require-fresh allows {require_fresh_days}. Check that the data export ran"
         )
     period = parse_period(period_text, fiscal_year_start=settings.fiscal_year_start, data_through=data_through, today=as_of)
-    if settings.window_days < period.nominal_days:
+    if settings.window_days < period.shortest_window:
         raise UsageError(
-            f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.nominal_days} days); "
-            f"use a window of at least {period.nominal_days} days"
+            f"--window-days {settings.window_days} is shorter than the period {period.label} ({period.days} days); "
+            f"use a window of at least {period.shortest_window} days"
         )
     if period.start > data_through:
         raise DataError(
@@ -175,28 +208,35 @@ def _compute(
     has_costs = "costs" in source.tables
     has_margin = settings.gross_margin is not None or con.execute("select count(margin) from int_orders").fetchone()[0] > 0
     started = time.perf_counter()
-    _create_run_periods(con, period.trend(settings.trend_periods))
+    _create_run_periods(con, period, settings.trend_periods)
+    _create_run_cohort_periods(con, period)
     features = frozenset({"profitability"}) if has_costs and has_margin else frozenset()
-    runner.run(available=set(INPUT_TABLES), progress=progress, features=features)
+    runner.run(available=set(INPUT_TABLES - {"run_risk_models"}), progress=progress, features=features)
     timings["models"] = time.perf_counter() - started
+    # The at-risk models need the BG/NBD fits, which need the purchase histories the models just made.
+    started = time.perf_counter()
+    risk_models = risk.fit_models(con, period.start, period.end)
+    timings["risk_fits"] = time.perf_counter() - started
+    started = time.perf_counter()
+    runner.run(available=set(INPUT_TABLES), progress=progress, features=features)
+    timings["risk_models"] = time.perf_counter() - started
 
     document = metrics.build_document(
         con, period=period, data_through=data_through, settings=settings, quality=quality, source=source,
-        with_profitability=has_costs and has_margin,
+        with_profitability=has_costs and has_margin, risk_models=risk_models,
+        currency=validation.reporting_currency(quality, source, settings.currency),
     )  # fmt: skip
     if has_costs and not has_margin:
         document["notes"].append(
             "A costs table was given but no gross margin, so profitability is not shown: "
             "set --gross-margin (or [metrics] gross_margin), or add a margin column to the orders."
         )
-    data_from = con.execute("select min(order_date) from int_orders").fetchone()[0]
-    document["data_from"] = data_from.isoformat()
-    window_start = date.fromordinal(period.start.toordinal() - settings.window_days)
-    if window_start < data_from:
+    currency = document["settings"]["currency"]
+    for rounded in document["data_quality"]["rounded"]:
         document["notes"].append(
-            f"The data begins on {data_from}, after the start of the {settings.window_days}-day window before the "
-            f"period ({window_start}): run-rates at the period start cover less than a full window, so starting "
-            "values are understated and gains may be overstated."
+            f"{plural(rounded['rows'], 'amount')} in the {rounded['table']} table had more than two decimals and "
+            f"{'was' if rounded['rows'] == 1 else 'were'} rounded to the cent (half away from zero), changing their total by "
+            f"{rounded['amount']:+.2f}{' ' + currency if currency else ''}."
         )
     broken = metrics.check_invariants(document)
     if broken:  # a bug, never a data problem: refuse to publish figures that do not add up

@@ -6,14 +6,14 @@ Money is Decimal throughout and is written as a JSON number with exactly two dec
 from __future__ import annotations
 
 import copy
-import csv
 import hashlib
-import io
 import json
 import math
 from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
+
+from . import narrative, outlook
 
 SCHEMA_VERSION = 1
 CENT = Decimal("0.01")
@@ -25,10 +25,16 @@ CUSTOMER_KEYS = (
 VALUE_KEYS = ("start", "new", "reactivated", "expansion", "contraction", "lost", "end")
 RATE_KEYS = ("logo_retention", "logo_churn", "grr", "nrr", "gain_loss_ratio")
 ENGAGEMENT_VALUE_KEYS = ("grew", "stable", "declined", "ordering_less_often")
+# The headline: what the tiles show. value_gained = new + reactivated + expansion; value_lost = lost +
+# contraction; both nets are end − start.
+HEADLINE_KEYS = ("customers_gained", "customers_lost", "customers_net", "value_gained", "value_lost", "value_net")
+GAINED_PARTS = ("new", "reactivated", "expansion")
+LOST_PARTS = ("lost_lapsed", "lost_closed", "contraction")
+OTHER_SEGMENTS = "Other segments"
 
 
 def money(value) -> Decimal:
-    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Decimal(value or 0).quantize(CENT, rounding=ROUND_HALF_UP) + 0  # + 0: never a "-0.00"
 
 
 def _rate(value) -> float | None:
@@ -101,8 +107,107 @@ def _profitability(con) -> dict[str, dict]:
     return result
 
 
-def build_document(con, *, period, data_through: date, settings, quality, source, with_profitability: bool = False) -> dict:
+def _headline_figures(row: dict) -> dict:
+    return {key: money(row[f"headline_{key}"]) if key.startswith("value_") else int(row[f"headline_{key}"]) for key in HEADLINE_KEYS}
+
+
+def _comparison(row: dict | None) -> dict | None:
+    """A comparison period's headline; None when the data does not cover that period."""
+    if row is None:
+        return None
+    return {
+        "period": row["period"],
+        "start": row["start_date"].isoformat(),
+        "end": row["end_date"].isoformat(),
+        "short_history": bool(row["short_history"]),
+    } | _headline_figures(row)
+
+
+def _driver(row: dict | None) -> dict | None:
+    if row is None or not row["value"] > 0:
+        return None
+    return {
+        "segment": row["segment"],
+        "movement": row["movement"],
+        "customers": int(row["customers"]),
+        "value": money(row["value"]),
+        "share": _rate(row["share"]),
+    }
+
+
+def _headline(row: dict, comparisons: dict[str, dict], drivers: dict[str, dict]) -> dict:
+    reported = comparisons["reported"]
+    return _headline_figures(reported) | {
+        "parts": {
+            "new": money(row["value_new"]),
+            "reactivated": money(row["value_reactivated"]),
+            "expansion": money(row["value_expansion"]),
+            "lost_lapsed": money(row["value_lost_lapsed"]),
+            "lost_closed": money(row["value_lost_closed"]),
+            "contraction": money(row["value_contraction"]),
+        },
+        "previous": _comparison(comparisons.get("previous")),
+        "year_ago": _comparison(comparisons.get("year_ago")),
+        "gain_driver": _driver(drivers.get("gain")),
+        "loss_driver": _driver(drivers.get("loss")),
+        "segment_moved_most": None,  # set for the company once every segment is known
+    }
+
+
+def _segment_moved_most(scorecards: list[dict]) -> dict | None:
+    """The segment whose run-rate value changed most (either way), for the company's story."""
+    segments = [card for card in scorecards if card["scope"] == "segment"]
+    if len(segments) < 2:
+        return None
+    card = min(segments, key=lambda c: (-abs(c["headline"]["value_net"]), c["segment"]))
+    if card["headline"]["value_net"] == 0:
+        return None
+    return {"segment": card["segment"], "value_net": card["headline"]["value_net"], "customers_net": card["headline"]["customers_net"]}
+
+
+def _history(row: dict) -> dict:
+    return {
+        "data_from": row["data_from"].isoformat(),
+        "needed_from": row["needed_from"].isoformat(),
+        "short": bool(row["short"]),
+        "max_window_days": int(row["max_window_days"]),
+        "full_history_from": row["full_history_from"].isoformat(),
+    }
+
+
+def _segment_grouping(con, settings) -> dict:
+    grouped = _rows(
+        con,
+        "select source_segment, active_customers from int_segments where segment = 'Other segments' "
+        "order by active_customers desc, source_segment",
+    )
+    return {
+        "min_customers": settings.min_segment_customers,
+        "only": list(settings.segments) if settings.segments is not None else None,
+        "other_segments": [{"segment": g["source_segment"], "customers": int(g["active_customers"])} for g in grouped],
+    }
+
+
+def build_document(
+    con,
+    *,
+    period,
+    data_through: date,
+    settings,
+    quality,
+    source,
+    with_profitability: bool = False,
+    risk_models: dict,
+    currency: str | None = None,
+) -> dict:
     scorecard_rows = _rows(con, "select * from mart_scorecards order by scope, segment")
+    headlines = defaultdict(dict)
+    for row in _rows(con, "select * from mart_headlines"):
+        headlines[row["scorecard"]][row["comparison"]] = row
+    drivers = defaultdict(dict)
+    for row in _rows(con, "select * from mart_movement_drivers where rank = 1"):
+        drivers[row["scorecard"]][row["direction"]] = row
+    history = _history(_rows(con, "select * from mart_history")[0])
     migration = _by_scorecard(_rows(con, "select * from mart_migration order by scorecard, from_order, to_order"))
     within = _by_scorecard(_rows(con, "select * from mart_tier_movement order by scorecard, tier_order"))
     top_lost = _by_scorecard(_rows(con, "select * from mart_top_lost order by scorecard, rank"))
@@ -110,6 +215,7 @@ def build_document(con, *, period, data_through: date, settings, quality, source
     highlights = _by_scorecard(_rows(con, "select * from mart_referral_highlights order by scorecard, rank"))
     trend = _by_scorecard(_rows(con, "select * from mart_trend order by scorecard, period_index"))
     profitability = _profitability(con) if with_profitability else {}
+    forward = outlook.sections(con, risk_models, settings, has_closed_reason="closed_reason" in source.tables["customers"].columns)
 
     scorecards = []
     for row in scorecard_rows:
@@ -190,14 +296,22 @@ def build_document(con, *, period, data_through: date, settings, quality, source
                         "value_contraction": money(t["value_contraction"]),
                         "value_lost": money(t["value_lost"]),
                         "value_end": money(t["value_end"]),
+                        "headline": _headline_figures(t),
+                        "rates": {"nrr": _rate(t["nrr"]), "grr": _rate(t["grr"])},
+                        "short_history": bool(t["short_history"]),
                     }
                     for t in trend[key]
                 ],
+                "headline": _headline(row, headlines[key], drivers[key]),
+                "history": history,
+                "narrative": [],  # written from the figures once the document is complete
                 "profitability": profitability.get(key),  # None without a costs table
             }
+            | forward[key]  # cohorts, at_risk, loss_reasons
         )
     # Company first, then segments by name (the query orders scope 'company' before 'segment').
-    return {
+    scorecards[0]["headline"]["segment_moved_most"] = _segment_moved_most(scorecards)
+    document = {
         "schema_version": SCHEMA_VERSION,
         "period": {
             "label": period.label,
@@ -207,14 +321,19 @@ def build_document(con, *, period, data_through: date, settings, quality, source
             "partial": period.is_partial(data_through),
         },
         "data_through": data_through.isoformat(),
-        "data_from": None,  # the first order's date, set by the engine
+        "data_from": history["data_from"],
         "source": source.description,
         "sample_data": source.is_sample,
-        "settings": settings.as_json() | {"company_name": settings.company_name or source.default_company_name},
+        "settings": settings.as_json() | {"company_name": settings.company_name or source.default_company_name, "currency": currency},
+        "segment_grouping": _segment_grouping(con, settings),
         "scorecards": scorecards,
+        "risk_model": {name: model.as_json() for name, model in risk_models.items()},
         "data_quality": quality_document(quality, data_through),
         "notes": [],
     }
+    for card in scorecards:
+        card["narrative"] = narrative.sentences(document, card)
+    return document
 
 
 def quality_document(quality, data_through: date) -> dict:
@@ -231,6 +350,12 @@ def quality_document(quality, data_through: date) -> dict:
             for e in quality.exclusions
             if e.kind == "ignored"
         ],
+        # Amounts given with more than two decimals, rounded to the cent; amount: the net change rounding made.
+        "rounded": [
+            {"table": e.table, "reason": e.reason, "rows": e.rows, "amount": money(e.amount)}
+            for e in quality.exclusions
+            if e.kind == "rounded"
+        ],
     }
 
 
@@ -243,7 +368,7 @@ def redact(document: dict) -> dict:
     """Replace every customer name by its pseudonym; notes (free text that may name people) are withheld."""
     document = copy.deepcopy(document)
     for card in document["scorecards"]:
-        for row in card["top_lost"] + card["top_decliners"]:
+        for row in card["top_lost"] + card["top_decliners"] + card["at_risk"]["customers"]:
             row["name"] = pseudonym(row["customer_id"])
         for highlight in card["referrals"]["highlights"]:
             highlight["referrer_name"] = pseudonym(highlight["referrer_id"])
@@ -295,19 +420,38 @@ def flatten(scorecard: dict) -> list[tuple[str, object]]:
         pairs.append((f"migration.{cell['from']}.{cell['to']}.customers", cell["customers"]))
         pairs.append((f"migration.{cell['from']}.{cell['to']}.value", cell["value"]))
     pairs += [(f"referrals.{name}", value) for name, value in scorecard["referrals"].items() if name != "highlights"]
+    headline = scorecard["headline"]
+    pairs += [(f"headline.{key}", headline[key]) for key in HEADLINE_KEYS]
+    pairs += [(f"headline.parts.{key}", value) for key, value in headline["parts"].items()]
+    for comparison in ("previous", "year_ago"):
+        if headline[comparison] is not None:
+            pairs += [(f"headline.{comparison}.{key}", value) for key, value in headline[comparison].items()]
+    pairs += [(f"history.{key}", value) for key, value in scorecard["history"].items()]
     for name, value in (scorecard.get("profitability") or {}).items():
         if isinstance(value, dict):
             pairs += [(f"profitability.{name}.{key}", inner) for key, inner in value.items()]
         elif not isinstance(value, list):
             pairs.append((f"profitability.{name}", value))
-    return pairs
+    return pairs + outlook.flatten(scorecard)
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(text: str) -> str:
+    """A text cell a spreadsheet will not run: one starting like a formula (= + - @ tab CR) gets a
+    leading apostrophe, as OWASP recommends against CSV injection. Only text cells: numbers stay numbers."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_cell(text: str) -> str:
+    """RFC 4180 quoting, CR included (Python 3.11's csv module leaves a bare CR unquoted with "\n" lines)."""
+    return '"' + text.replace('"', '""') + '"' if any(character in text for character in ',"\r\n') else text
 
 
 def to_csv(document: dict) -> str:
     """One row per scorecard × metric: period, scope, segment, metric, value."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["period", "scope", "segment", "metric", "value"])
+    lines = ["period,scope,segment,metric,value"]
     label = document["period"]["label"]
     for scorecard in document["scorecards"]:
         for metric, value in flatten(scorecard):
@@ -315,8 +459,11 @@ def to_csv(document: dict) -> str:
                 value = f"{value:.2f}"
             elif value is None:
                 value = ""
-            writer.writerow([label, scorecard["scope"], scorecard["segment"] or "", metric, value])
-    return buffer.getvalue()
+            elif isinstance(value, str):
+                value = spreadsheet_text(value)
+            cells = [label, scorecard["scope"], spreadsheet_text(scorecard["segment"] or ""), metric, str(value)]
+            lines.append(",".join(_csv_cell(cell) for cell in cells))
+    return "\n".join(lines) + "\n"
 
 
 # --- invariants ------------------------------------------------------------------------------------
@@ -352,6 +499,7 @@ def check_invariants(document: dict) -> list[str]:
             "migration values: end tiers, lost": column_value("base") + column_value("core") + column_value("top") == v["end"]
             and column_value("lost") == v["lost"],
         }
+        checks |= _headline_checks(card)
         if card["trend"]:
             last = card["trend"][-1]
             checks["trend ends with the reported period"] = (
@@ -368,4 +516,44 @@ def check_invariants(document: dict) -> list[str]:
         for key, total in company[group].items():
             if sum(card[group][key] for card in segments) != total:
                 problems.append(f"segments do not add up to the company: {group}.{key}")
-    return problems
+    for comparison in (None, "previous", "year_ago"):
+        figures = company["headline"] if comparison is None else company["headline"][comparison]
+        parts = [card["headline"] if comparison is None else card["headline"][comparison] for card in segments]
+        if figures is None:
+            continue
+        for key in HEADLINE_KEYS:
+            if None in parts or sum(part[key] for part in parts) != figures[key]:
+                problems.append(f"segments do not add up to the company: headline {comparison or 'reported'} {key}")
+    return problems + outlook.check_invariants(document)
+
+
+def _balances(figures: dict) -> bool:
+    """gained − lost = net, for customers and for value."""
+    return (
+        figures["customers_gained"] - figures["customers_lost"] == figures["customers_net"]
+        and figures["value_gained"] - figures["value_lost"] == figures["value_net"]
+    )
+
+
+def _headline_checks(card: dict) -> dict[str, bool]:
+    """The headline reads the period bridges (int_period_bridges), the bridge the scorecard itself
+    (int_scorecard_movements): two paths through the SQL that must agree to the cent."""
+    c, v, h = card["customers"], card["value"], card["headline"]
+    parts = h["parts"]
+    checks = {
+        "headline: value_gained − value_lost = value_net = end − start": _balances(h) and h["value_net"] == v["end"] - v["start"],
+        "headline: customers net = end − start": h["customers_net"] == c["end"] - c["start"] == c["net"],
+        "headline equals the bridge": (h["customers_gained"], h["customers_lost"]) == (c["gained"], c["lost"])
+        and h["value_gained"] == v["new"] + v["reactivated"] + v["expansion"]
+        and h["value_lost"] == v["lost"] + v["contraction"],
+        "headline parts add up": h["value_gained"] == sum(parts[k] for k in GAINED_PARTS)
+        and h["value_lost"] == sum(parts[k] for k in LOST_PARTS)
+        and parts["lost_lapsed"] + parts["lost_closed"] == v["lost"],
+        "comparisons balance": all(_balances(h[k]) for k in ("previous", "year_ago") if h[k] is not None),
+        "every trend period balances": all(
+            _balances(t["headline"]) and t["headline"]["value_net"] == t["value_end"] - t["value_start"] for t in card["trend"]
+        ),
+    }
+    if card["trend"]:
+        checks["the trend's last period is the headline"] = card["trend"][-1]["headline"] == {k: h[k] for k in HEADLINE_KEYS}
+    return checks

@@ -22,7 +22,12 @@ _COMMENT = re.compile(r"--[^\n]*")
 _WORD = re.compile(r"[a-z_][a-z0-9_]*")
 
 # Tables the caller creates before running models.
-INPUT_TABLES = frozenset({"raw_customers", "raw_orders", "raw_referrals", "raw_costs", "run_settings", "run_segments", "run_periods"})
+INPUT_TABLES = frozenset(
+    {"raw_customers", "raw_orders", "raw_referrals", "raw_costs", "run_settings", "run_segments", "run_periods", "run_cohort_periods",
+     "run_risk_models"}
+)  # fmt: skip
+# Created once the period is known (run_risk_models only after the purchase histories are fitted).
+PERIOD_TABLES = frozenset({"run_periods", "run_cohort_periods", "run_risk_models"})
 
 # progress(stage, done, total, item): told after each model, so a terminal can show a bar.
 Progress = Callable[[str, int, int, str], None]

@@ -47,15 +47,12 @@ class Period:
         return (self.end - self.start).days
 
     @property
-    def nominal_days(self) -> int:
-        """The length not counting a 29 February: a year is 365 days long even in a leap year, so the
-        default 365-day window covers every year (SPEC §3 asks W ≥ the period length)."""
-        leap_days = sum(
-            1
-            for year in range(self.start.year, self.end.year + 1)
-            if year % 4 == 0 and (year % 100 != 0 or year % 400 == 0) and self.start <= date(year, 2, 29) < self.end
-        )
-        return self.days - leap_days
+    def shortest_window(self) -> int:
+        """The shortest value window W this period allows: its true length in days (91 for 2024-Q1, 29
+        for February 2024), so that W covers the whole period. One exception: a leap year also accepts
+        W = 365, the default, so the default window serves every year (its models read the period's
+        orders in full even where the window falls one day short)."""
+        return 365 if self.kind == "year" and self.days == 366 else self.days
 
     @property
     def label(self) -> str:
@@ -68,11 +65,15 @@ class Period:
             return f"{prefix}{self.year}-H{self.number}"
         return f"{prefix}{self.year}"
 
+    @property
+    def per_year(self) -> int:
+        """How many periods of this kind make a year: 12 months, 4 quarters, 2 halves, 1 year."""
+        return 12 // _MONTHS_IN[self.kind]
+
     def shifted(self, steps: int) -> Period:
         """The period `steps` periods later (negative: earlier) of the same kind."""
-        per_year = 12 // _MONTHS_IN[self.kind]
-        index = self.year * per_year + (self.number - 1) + steps
-        return Period(self.kind, index // per_year, index % per_year + 1, self.fiscal_year_start)
+        index = self.year * self.per_year + (self.number - 1) + steps
+        return Period(self.kind, index // self.per_year, index % self.per_year + 1, self.fiscal_year_start)
 
     def trend(self, length: int) -> list[Period]:
         """The last `length` periods of this kind, oldest first, ending with this one."""
@@ -95,6 +96,18 @@ def containing(kind: str, day: date, fiscal_year_start: int = 1) -> Period:
     fiscal_year = day.year if fiscal_year_start == 1 or day.month < fiscal_year_start else day.year + 1
     number = months_into_year // _MONTHS_IN[kind] + 1
     return Period(kind, fiscal_year, number, fiscal_year_start)
+
+
+COHORTS = 8
+COHORT_KINDS = ("month", "quarter", "year")
+
+
+def cohort_periods(period: Period) -> list[Period]:
+    """The last 8 acquisition cohorts up to and including the reported period (SPEC §3.11): periods of the
+    report's kind, or quarters for other kinds (a half-year ends with its second quarter)."""
+    kind = period.kind if period.kind in COHORT_KINDS else "quarter"
+    last = containing(kind, _last_day(period), period.fiscal_year_start)
+    return last.trend(COHORTS)
 
 
 _RELATIVE = {"last-quarter": "quarter", "last-month": "month", "last-year": "year"}

@@ -13,8 +13,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from .engine import connect
-from .errors import UsageError
+from .errors import OutputError, UsageError
 from .models import ModelRunner
+from .outputs import os_errors_explained
 from .resources import resource_path
 from .source import sql_string
 
@@ -23,10 +24,12 @@ DEFAULT_SEED = 7
 DEFAULT_START = date(2022, 1, 1)
 DEFAULT_END = date(2025, 12, 31)
 FORMATS = ("csv", "parquet")
+# Written beside the files: a folder holding it is a sample of ours, which a new sample may overwrite.
+SAMPLE_MARKER = ".scorecard-sample"
 
 # output table → (generator model, columns written, sort order)
 OUTPUTS = {
-    "customers": ("sample_customers", "customer_id, name, segment, signup_date as created_at, closed_at", "customer_id"),
+    "customers": ("sample_customers", "customer_id, name, segment, signup_date as created_at, closed_at, closed_reason", "customer_id"),
     "orders": ("sample_orders", "order_id, customer_id, order_date, amount, margin, status", "order_id"),
     "referrals": ("sample_referrals", "referral_id, referrer_id, referred_customer_id, referred_at, note", "referral_id"),
     "costs": ("sample_costs", "customer_id, cost_date, amount, kind", "customer_id, cost_date, kind, amount"),
@@ -52,8 +55,10 @@ def generate(
     end: date = DEFAULT_END,
     file_format: str = "csv",
     costs: bool = True,
+    force: bool = False,
 ) -> dict[str, int]:
-    """Write customers, orders, referrals (and costs) into `out`; return the row count of each."""
+    """Write customers, orders, referrals (and costs) into `out`; return the row count of each. A
+    folder that holds other files and no sample of ours is refused unless `force`: it may be real data."""
     if customers < 10:
         raise UsageError("--customers must be at least 10")
     if not 1 <= segments <= 12:
@@ -62,7 +67,25 @@ def generate(
         raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
     if (end - start).days < 365:
         raise UsageError("the sample needs at least a year between start and end")
-    out.mkdir(parents=True, exist_ok=True)
+    with os_errors_explained(out):
+        _check_out(out, force)
+        out.mkdir(parents=True, exist_ok=True)
+        return _generate(out, customers, seed, segments, start, end, file_format, costs)
+
+
+def _check_out(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} is a file; --out must name a folder")
+    entries = sorted(os.listdir(out)) if out.is_dir() else []
+    if entries and SAMPLE_MARKER not in entries and not force:
+        shown = ", ".join(entries[:3]) + (f" and {len(entries) - 3} more" if len(entries) > 3 else "")
+        raise OutputError(
+            f"{out} is not empty and holds no sample written by scorecard ({shown}); choose a new or empty folder, "
+            "or pass --force to overwrite its customers, orders, referrals and costs files"
+        )
+
+
+def _generate(out, customers, seed, segments, start, end, file_format, costs) -> dict[str, int]:
     con = connect()
     con.execute(
         "create table sample_settings as select ?::bigint as seed, ?::bigint as customers, ?::integer as segments, "
@@ -85,8 +108,9 @@ def generate(
         for table in OUTPUTS:
             for suffix in FORMATS:
                 stale = out / f"{table}.{suffix}"
-                if stale.exists():
+                if os.path.lexists(stale):
                     stale.unlink()
+        (staging / SAMPLE_MARKER).write_text("A sample written by `scorecard sample`; it may overwrite this folder.\n")
         for written in staging.iterdir():
             os.replace(written, out / written.name)
     finally:

@@ -6,8 +6,10 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from .errors import UsageError
+from .formatting import is_currency_code
 
 NUMBER_FORMATS = ("1,234.56", "1.234,56", "1 234,56")
+MAX_WINDOW_DAYS = 3660
 
 
 @dataclass(frozen=True)
@@ -36,19 +38,22 @@ class Settings:
     time_zone: str = "UTC"
     max_excluded: Decimal = Decimal("0.05")
     gross_margin: Decimal | None = None
+    # A customer is at risk when the chance of buying nothing next period is at least this (SPEC §3.12).
+    risk_threshold: Decimal = Decimal("0.5")
     company_name: str | None = None  # None: "Sample Co." for the sample, else the data folder's name
-    currency: str = "EUR"
+    currency: str | None = None  # ISO code; None: the orders' currency column, else no currency symbol
     number_format: str = "1,234.56"
     logo: str | None = None
     redact: bool = False
-    # Segments with their own scorecard: a list, or a minimum size; the rest become "Other segments".
+    # Segments with their own scorecard: a list, and a minimum of customers active at the start or end of
+    # the reported period (0: no minimum); the rest are reported together as "Other segments".
     segments: tuple[str, ...] | None = None
-    min_segment_customers: int | None = None
+    min_segment_customers: int = 30
     targets: Targets = field(default_factory=Targets)
 
     def __post_init__(self) -> None:
-        if self.window_days < 1:
-            raise UsageError(f"--window-days must be a positive number of days, got {self.window_days}")
+        if not 1 <= self.window_days <= MAX_WINDOW_DAYS:
+            raise UsageError(f"--window-days must be a number of days from 1 to {MAX_WINDOW_DAYS} (ten years), got {self.window_days}")
         if not Decimal("0") <= self.change_threshold < Decimal("10"):
             raise UsageError(f"--change-threshold must be a fraction like 0.10, got {self.change_threshold}")
         core, top = self.tier_quantiles
@@ -66,12 +71,18 @@ class Settings:
             raise UsageError(f"--max-excluded must be a fraction between 0 and 1, got {self.max_excluded}")
         if self.gross_margin is not None and not Decimal("-1") <= self.gross_margin <= Decimal("1"):
             raise UsageError(f"--gross-margin must be a fraction like 0.35, got {self.gross_margin}")
+        if not Decimal("0") < self.risk_threshold <= Decimal("1"):
+            raise UsageError(f"--risk-threshold must be a fraction above 0 and at most 1, like 0.5; got {self.risk_threshold}")
         if not self.segment_by.strip():
             raise UsageError("--segment-by needs a column name")
         if self.number_format not in NUMBER_FORMATS:
             raise UsageError(f"number format must be one of {', '.join(NUMBER_FORMATS)}, got {self.number_format!r}")
-        if self.min_segment_customers is not None and self.min_segment_customers < 1:
-            raise UsageError("[segments] min_customers must be at least 1")
+        if self.min_segment_customers < 0:
+            raise UsageError(f"--min-segment-customers must be 0 (keep every segment) or more, got {self.min_segment_customers}")
+        if self.currency is not None:
+            if not is_currency_code(self.currency):
+                raise UsageError(f"--currency must be an ISO 4217 code like EUR, USD or GBP, got {self.currency!r}")
+            object.__setattr__(self, "currency", self.currency.strip().upper())
         if self.logo is not None and not self.logo.lower().endswith((".png", ".jpg", ".jpeg", ".svg")):
             raise UsageError(f"logo must be a .png, .jpg or .svg file, got {self.logo}")
 
@@ -83,6 +94,7 @@ class Settings:
         values["tier_thresholds"] = [float(t) for t in self.tier_thresholds] if self.tier_thresholds else None
         values["max_excluded"] = float(self.max_excluded)
         values["gross_margin"] = float(self.gross_margin) if self.gross_margin is not None else None
+        values["risk_threshold"] = float(self.risk_threshold)
         values["segments"] = list(self.segments) if self.segments is not None else None
         values["targets"] = {k: (float(v) if isinstance(v, Decimal) else v) for k, v in values["targets"].items()}
         return values

@@ -26,7 +26,8 @@ end_states as (
 gross_profit as (
     select
         end_states.customer_id,
-        sum(orders.amount * coalesce(orders.margin, settings.gross_margin, 0)) as gross_profit
+        -- widened first: DECIMAL(18,2) × DECIMAL(9,6) stays 18 digits in DuckDB and overflows from ~10^11
+        sum(cast(orders.amount as decimal(38, 2)) * coalesce(orders.margin, settings.gross_margin, 0)) as gross_profit
     from int_orders as orders
     cross join window_bounds
     cross join settings
@@ -63,7 +64,7 @@ select
     costs.main_cost_kind,
     costs.main_cost
 from profitable_or_costly
-join int_customers as customers on customers.customer_id = profitable_or_costly.customer_id
+join int_customer_profiles as customers on customers.customer_id = profitable_or_costly.customer_id
 left join end_states on end_states.customer_id = profitable_or_costly.customer_id
 left join gross_profit on gross_profit.customer_id = profitable_or_costly.customer_id
 left join costs on costs.customer_id = profitable_or_costly.customer_id

@@ -32,7 +32,7 @@ select
     referrer_history.referral_sort_key is not null as referrer_had_ordered
 from int_referrals as referrals
 cross join reported
-join int_customers as referrers on referrers.customer_id = referrals.referrer_id
+join int_customer_profiles as referrers on referrers.customer_id = referrals.referrer_id
 left join int_customers as referred on referred.customer_id = referrals.referred_customer_id
 left join referred_values on referred_values.customer_id = referrals.referred_customer_id
 left join referrer_history on referrer_history.referral_sort_key = referrals.referral_sort_key

@@ -4,7 +4,7 @@
 with window_costs as (
     select costs.*, customers.segment
     from int_customer_window_costs as costs
-    join int_customers as customers on customers.customer_id = costs.customer_id
+    join int_customer_profiles as customers on customers.customer_id = costs.customer_id
 ),
 
 memberships as (

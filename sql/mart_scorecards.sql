@@ -25,6 +25,8 @@ counts as (
         coalesce(sum(run_rate_change) filter (where status = 'retained' and run_rate_change > 0), 0) as value_expansion,
         coalesce(-sum(run_rate_change) filter (where status = 'retained' and run_rate_change < 0), 0) as value_contraction,
         coalesce(sum(run_rate_start) filter (where status in ('lost_lapsed', 'lost_closed')), 0) as value_lost,
+        coalesce(sum(run_rate_start) filter (where status = 'lost_lapsed'), 0) as value_lost_lapsed,
+        coalesce(sum(run_rate_start) filter (where status = 'lost_closed'), 0) as value_lost_closed,
         coalesce(sum(run_rate_end) filter (where active_end), 0) as value_end,
         coalesce(sum(run_rate_end) filter (where engagement = 'grew'), 0) as value_grew,
         coalesce(sum(run_rate_end) filter (where engagement = 'stable'), 0) as value_stable,

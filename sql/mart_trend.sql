@@ -1,46 +1,6 @@
--- mart_trend — grain: scorecard × trend period. Gains, losses and both ends of the bridges for each of
--- the last N periods of the reported kind, ending with the reported period (SPEC §3.7).
--- One pass with grouping sets: per segment and period, and per period for the company.
-with summed as (
-    select
-        case when grouping(segment) = 1 then 'company' else 'segment:' || segment end as scorecard,
-        period_index,
-        count(*) filter (where active_start) as customers_start,
-        count(*) filter (where status = 'new') as customers_new,
-        count(*) filter (where status = 'reactivated') as customers_reactivated,
-        count(*) filter (where status in ('lost_lapsed', 'lost_closed')) as customers_lost,
-        count(*) filter (where active_end) as customers_end,
-        coalesce(sum(run_rate_start) filter (where active_start), 0) as value_start,
-        coalesce(sum(run_rate_end) filter (where status = 'new'), 0) as value_new,
-        coalesce(sum(run_rate_end) filter (where status = 'reactivated'), 0) as value_reactivated,
-        coalesce(sum(run_rate_change) filter (where status = 'retained' and run_rate_change > 0), 0) as value_expansion,
-        coalesce(-sum(run_rate_change) filter (where status = 'retained' and run_rate_change < 0), 0) as value_contraction,
-        coalesce(sum(run_rate_start) filter (where status in ('lost_lapsed', 'lost_closed')), 0) as value_lost,
-        coalesce(sum(run_rate_end) filter (where active_end), 0) as value_end
-    from int_customer_periods
-    group by grouping sets ((segment, period_index), (period_index))
-)
-
-select
-    scorecards.scorecard,
-    periods.period_index,
-    periods.label as period,
-    periods.start_date,
-    periods.end_date,
-    coalesce(summed.customers_start, 0) as customers_start,
-    coalesce(summed.customers_new, 0) as customers_new,
-    coalesce(summed.customers_reactivated, 0) as customers_reactivated,
-    coalesce(summed.customers_lost, 0) as customers_lost,
-    coalesce(summed.customers_end, 0) as customers_end,
-    coalesce(summed.value_start, 0) as value_start,
-    coalesce(summed.value_new, 0) as value_new,
-    coalesce(summed.value_reactivated, 0) as value_reactivated,
-    coalesce(summed.value_expansion, 0) as value_expansion,
-    coalesce(summed.value_contraction, 0) as value_contraction,
-    coalesce(summed.value_lost, 0) as value_lost,
-    coalesce(summed.value_end, 0) as value_end
-from int_scorecards as scorecards
-cross join run_periods as periods
-left join summed
-    on summed.scorecard = scorecards.scorecard
-    and summed.period_index = periods.period_index
+-- mart_trend — grain: scorecard × trend period. Gains, losses, both ends of the bridges, the headline and
+-- the revenue retention rates for each of the last N periods of the reported kind, ending with the
+-- reported period (SPEC §3.7), each marked when its history is short (SPEC §3.10).
+select * exclude (is_previous, is_year_ago, in_trend)
+from int_period_bridges
+where in_trend

@@ -87,6 +87,9 @@ def make_data(folder: Path, customers, orders, referrals=None, costs=None) -> Pa
 
 
 def compute(data: Path | None, period: str = "2025-Q3", as_of: date = TODAY, **settings) -> dict:
+    """The metrics document. The tiny tables of most tests have tiny segments: unless a test says
+    otherwise, every segment keeps its own scorecard (no grouping into "Other segments")."""
+    settings.setdefault("min_segment_customers", 0)
     result = engine.compute(resolve_source(data), period, Settings(**settings), as_of=as_of, today=as_of)
     return result.document
 
@@ -101,3 +104,90 @@ def card(document: dict, segment: str | None = None) -> dict:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server for the session (see postgres_server.py), stopped and removed at the end."""
+    from postgres_server import Server, driver_installed, find_bindir
+
+    bindir = find_bindir()
+    require_component(bindir is not None, "PostgreSQL server binaries (initdb, pg_ctl) not found; install Debian's postgresql package")
+    require_component(driver_installed(), "the PostgreSQL driver is not installed; pip install '.[postgres]'")
+    server = Server(bindir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- a real headless Chromium (Debian's `chromium`, driven by playwright) -------------------------------
+
+CHROMIUM = Path(os.environ.get("SCORECARD_CHROMIUM", "/usr/lib/chromium/chromium"))
+
+
+def chromium_available() -> bool:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return False
+    return CHROMIUM.is_file()
+
+
+class BrowserVisit:
+    """What a page did in the browser: every request it made, console messages, script errors."""
+
+    def __init__(self, page, url: str):
+        self.page = page
+        self.url = url
+        self.requests: list[str] = []
+        self.console: list[tuple[str, str]] = []
+        self.page_errors: list[str] = []
+
+    @property
+    def other_requests(self) -> list[str]:
+        """Requests for anything but the file itself (none for a self-contained page)."""
+        return [url for url in self.requests if url != self.url]
+
+    @property
+    def console_errors(self) -> list[str]:
+        return [text for kind, text in self.console if kind in ("error", "warning")] + self.page_errors
+
+
+@pytest.fixture
+def chromium():
+    """open(path, screenshot) → BrowserVisit, in a fresh headless Chromium that may not reach any network:
+    every request other than the file is recorded and aborted."""
+    require_component(
+        chromium_available(),
+        f"needs Chromium at {CHROMIUM} and playwright for Python (apt-get install chromium; pip install '.[test]')",
+    )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )  # fmt: skip
+        visits = []
+
+        def open_page(path: Path, screenshot: Path, width: int = 1000) -> BrowserVisit:
+            context = browser.new_context(viewport={"width": width, "height": 900})
+            page = context.new_page()
+            visit = BrowserVisit(page, path.resolve().as_uri())
+            page.on("request", lambda request: visit.requests.append(request.url))
+            page.on("console", lambda message: visit.console.append((message.type, message.text)))
+            page.on("pageerror", lambda error: visit.page_errors.append(str(error)))
+            page.route("**/*", lambda route: route.continue_() if route.request.url == visit.url else route.abort())
+            page.goto(visit.url, wait_until="load")
+            page.screenshot(path=str(screenshot), full_page=True)
+            visits.append(context)
+            return visit
+
+        try:
+            yield open_page
+        finally:
+            for context in visits:
+                context.close()
+            browser.close()

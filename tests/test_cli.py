@@ -103,7 +103,7 @@ def test_settings_reach_the_document():
         (["metrics", "--period", "Q3", "--change-threshold", "ten"], 2, "--change-threshold"),
         (["metrics", "--period", "Q3", "--time-zone", "Mars/Olympus"], 2, "unknown time zone"),
         (["metrics", "--period", "Q3", "--data", "/nonexistent/folder"], 2, "does not exist"),
-        (["metrics", "--period", "Q3", "--segment-by", "region"], 1, "--segment-by column 'region' does not exist"),
+        (["metrics", "--period", "Q3", "--segment-by", "region"], 2, "--segment-by column 'region' does not exist"),
         (["metrics", "--period", "2030-Q1"], 1, "after the last order"),
     ],
 )

@@ -214,7 +214,8 @@ def test_segments_outside_the_list_or_too_small_become_other_segments(tmp_path):
         ).stdout
     )
     assert [(c["segment"], c["customers"]["new"]) for c in by_size["scorecards"]] == [(None, 5), ("Big", 3), ("Other segments", 2)]
-    (tmp_path / "listed.toml").write_text('[segments]\nonly = ["Tiny"]\n')
+    assert by_size["segment_grouping"]["other_segments"] == [{"segment": "Mini", "customers": 1}, {"segment": "Tiny", "customers": 1}]
+    (tmp_path / "listed.toml").write_text('[segments]\nonly = ["Tiny"]\nmin_customers = 0\n')
     listed = json.loads(
         runner.invoke(
             app, ["metrics", "-p", "2025-Q3", "-f", "json", "--data", str(data), "--config", str(tmp_path / "listed.toml")]
@@ -226,7 +227,9 @@ def test_segments_outside_the_list_or_too_small_become_other_segments(tmp_path):
 def test_number_format_and_traffic_lights_reach_the_pdf(tmp_path):
     data = small_data(tmp_path / "data")
     config = tmp_path / "scorecard.toml"
-    config.write_text('[report]\nnumber_format = "1.234,56"\ncompany = "Muster GmbH"\n[targets]\nnet_customers = 5\nnrr = 0.5\n')
+    config.write_text(
+        '[report]\nnumber_format = "1.234,56"\ncompany = "Muster GmbH"\ncurrency = "EUR"\n[targets]\nnet_customers = 5\nnrr = 0.5\n'
+    )
     result = runner.invoke(
         app, ["build", "-p", "2025-Q3", "--data", str(data), "--out", str(tmp_path / "out"), "--jobs", "1", "--config", str(config)]
     )
@@ -262,3 +265,92 @@ def test_cron_like_run_with_only_a_config_file(tmp_path):
     again = subprocess.run(["env", "-i", *(f"{k}={v}" for k, v in environment.items()), *SCORECARD, "build", "--period", "last-quarter"],
                            capture_output=True, text=True, cwd=project)  # fmt: skip
     assert again.returncode == 0 and "Nothing changed" in again.stdout
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below `pid` (Linux /proc), zombies excluded."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if fields[0] != "Z":
+                children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _start_rendering_build(out: Path) -> tuple[subprocess.Popen, set[int]]:
+    """A sample build with two render workers, returned once they are rendering (a PDF is staged)."""
+    command = SCORECARD + ["build", "-p", "Q3", "--out", str(out), "--jobs", "2", "--force", "--quiet"]
+    errors = (out.parent / "stderr.txt").open("w+")
+    build = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors, text=True)
+    build.errors = errors
+    deadline = time.monotonic() + 120
+    workers: set[int] = set()
+    while time.monotonic() < deadline and (len(workers) < 2 or not list(out.glob(".2025-Q3.staging-*/*.pdf"))):
+        time.sleep(0.1)
+        workers = {pid for pid in _descendants(build.pid) if "spawn_main" in _cmdline(pid)}  # not the resource tracker
+    assert len(workers) >= 2 and list(out.glob(".2025-Q3.staging-*/*.pdf")), "the build never started rendering"
+    return build, workers
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_sigterm_stops_a_build_cleanly_with_code_143_and_no_worker_left(tmp_path):
+    out = tmp_path / "out"
+    build, workers = _start_rendering_build(out)
+    build.send_signal(signal.SIGTERM)
+    build.wait(timeout=60)
+    build.errors.seek(0)
+    stderr = build.errors.read()
+    assert build.returncode == 143, stderr
+    assert stderr.strip().splitlines() == [
+        "Error: the build was stopped (SIGTERM); nothing was published and the previous outputs are as they were"
+    ]
+    assert sorted(p.name for p in out.iterdir()) == [".scorecard.lock"]  # staging removed, nothing published
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.1)
+    assert not [pid for pid in workers if _alive(pid)], "render workers outlived the build"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_kill_9_of_a_build_takes_its_render_workers_with_it(tmp_path):
+    out = tmp_path / "out"
+    build, workers = _start_rendering_build(out)
+    for pid in workers:  # frozen mid-render: a worker could not notice its parent's death by itself
+        os.kill(pid, signal.SIGSTOP)
+    build.kill()
+    build.wait(timeout=30)
+    # Killed with their parent by the kernel (PR_SET_PDEATHSIG), stopped or not.
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline and any(_alive(pid) for pid in workers):
+        time.sleep(0.05)
+    assert not [pid for pid in workers if _alive(pid)], "render workers outlived a killed build"
+    # The next build clears the debris and publishes.
+    again = subprocess.run(SCORECARD + ["build", "-p", "Q3", "--out", str(out), "--jobs", "1", "--quiet"], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in out.iterdir()) == [".scorecard.lock", "2025-Q3"]

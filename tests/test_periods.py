@@ -79,7 +79,14 @@ def test_partial_periods():
 
 def test_leap_year_fits_the_default_window():
     assert parse_period("2024").days == 366
-    assert parse_period("2024").nominal_days == 365
+    assert parse_period("2024").shortest_window == 365  # the one documented exception: W = 365 serves a leap year
+
+
+def test_the_window_check_uses_the_true_length_of_months_quarters_and_halves():
+    assert parse_period("2024-02").shortest_window == 29 and parse_period("2025-02").shortest_window == 28
+    assert parse_period("2024-Q1").shortest_window == 91 and parse_period("2025-Q1").shortest_window == 90
+    assert parse_period("2024-H1").shortest_window == 182 and parse_period("2025-H1").shortest_window == 181
+    assert parse_period("2025").shortest_window == 365
 
 
 @pytest.mark.parametrize("text", ["Q5", "2025-Q0", "2025-13", "2025-00", "last-week", "H3", "20255", "", "2025-W01", "next-quarter"])

@@ -43,7 +43,13 @@ def test_other_seeds_and_parquet(tmp_path):
         app, ["sample", "--out", str(tmp_path), "--customers", "300", "--seed", "3", "--format", "parquet", "--segments", "12"]
     )
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["costs.parquet", "customers.parquet", "orders.parquet", "referrals.parquet"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".scorecard-sample",
+        "costs.parquet",
+        "customers.parquet",
+        "orders.parquet",
+        "referrals.parquet",
+    ]
     document = compute(tmp_path, "2025-Q3")
     assert len(document["scorecards"]) == 13
     assert json.dumps(document, default=str)

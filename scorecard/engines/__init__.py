@@ -13,6 +13,7 @@ after the marts (metrics.json, PDFs) happens locally, whatever the engine.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,6 +45,9 @@ class Cursor(Protocol):
 
     def fetchall(self) -> list[tuple]: ...
 
+    def fetchnumpy(self) -> dict[str, Any]:
+        """Column name → NumPy array (for the at-risk fits, which read many rows)."""
+
 
 class Engine(Protocol):
     """The seam between the metric pipeline (scorecard/engine.py) and a SQL engine.
@@ -54,6 +58,9 @@ class Engine(Protocol):
 
     def load(self, source, segment_by: str) -> None:
         """Read every input table of `source` into `raw_<table>`; record what was found in source.tables."""
+
+    def within_limits(self) -> AbstractContextManager:
+        """Around a run: the engine's resource errors (out of memory) become one-line ScorecardErrors."""
 
     def lock_down(self, source) -> None:
         """From here on, SQL may read only what the source still needs (where the engine can enforce it)."""

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from ..errors import UsageError
+from ..errors import ScorecardError, UsageError
 from ..source import load_source
 
 
@@ -18,10 +20,21 @@ def spill_folder() -> Path:
     return Path(tempfile.gettempdir()) / f"scorecard-duckdb-{os.getpid()}"
 
 
+DEFAULT_MEMORY_LIMIT = 8 * 2**30  # at most; and at most half of what DuckDB sees (RAM, or the cgroup's limit)
+_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+
+
+def _bytes(size: str) -> int | None:
+    """'18.7 GiB' (DuckDB's way of writing a size) → bytes."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?i?B)\s*", size, re.IGNORECASE)
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()]) if match else None
+
+
 class DuckDBEngine:
     """A private in-memory database; spills go to an absolute temp folder (cron has no sensible cwd).
-    $SCORECARD_THREADS and $SCORECARD_MEMORY_LIMIT (e.g. 4GB) override DuckDB's defaults (all cores,
-    80 % of RAM) on shared machines."""
+    DuckDB may use half the memory it sees (80 % is its own default), at most 8 GiB, so one build never
+    starves a shared machine; beyond that it spills to disk, or stops with a clear error.
+    $SCORECARD_THREADS and $SCORECARD_MEMORY_LIMIT (e.g. 4GB) override the defaults (all cores, that limit)."""
 
     name = "duckdb"
 
@@ -35,6 +48,11 @@ class DuckDBEngine:
                 con.execute("set threads = ?", [int(os.environ["SCORECARD_THREADS"])])
             if os.environ.get("SCORECARD_MEMORY_LIMIT"):
                 con.execute("set memory_limit = ?", [os.environ["SCORECARD_MEMORY_LIMIT"]])
+            else:
+                [(duckdb_default,)] = con.execute("select current_setting('memory_limit')").fetchall()
+                seen = _bytes(duckdb_default)
+                limit = min(DEFAULT_MEMORY_LIMIT, int(seen / 0.8 / 2)) if seen else DEFAULT_MEMORY_LIMIT
+                con.execute("set memory_limit = ?", [f"{limit // 2**20}MiB"])
         except (ValueError, duckdb.Error):
             con.close()
             raise UsageError("SCORECARD_THREADS must be a whole number and SCORECARD_MEMORY_LIMIT a size like 4GB") from None
@@ -45,6 +63,23 @@ class DuckDBEngine:
         # Row order mattered only while reading files (CSV row numbers); the models never rely on it, and
         # DuckDB materialises faster and leaner without keeping it.
         self.con.execute("set preserve_insertion_order = false")
+
+    @contextlib.contextmanager
+    def within_limits(self):
+        """DuckDB running out of its memory limit becomes a one-line error saying what to do."""
+        try:
+            yield
+        except duckdb.OutOfMemoryException:
+            raise ScorecardError(
+                f"the data needs more memory than the limit of {self._memory_limit()} (SCORECARD_MEMORY_LIMIT); raise it, "
+                "e.g. SCORECARD_MEMORY_LIMIT=16GB, or use fewer threads (SCORECARD_THREADS=1)"
+            ) from None
+
+    def _memory_limit(self) -> str:
+        try:
+            return self.con.execute("select current_setting('memory_limit')").fetchall()[0][0]
+        except duckdb.Error:
+            return "DuckDB's memory limit"
 
     def lock_down(self, source) -> None:
         """From here on, SQL can read only what the source's loader still needs (files read in place) and

@@ -35,7 +35,8 @@ from typing import Any
 from ..errors import DataError, ScorecardError, UsageError
 from ..loaders.files import checked_header, csv_header
 from ..outputs import sha256_file
-from ..source import OPTIONAL_TABLES, TABLES, InputTable, Source, empty_table, is_url, standard_columns
+from ..source import OPTIONAL_TABLES, TABLES, InputTable, Source, empty_table, standard_columns
+from ..urls import is_url
 from . import DEFAULT_SPARK_MASTER
 from .spark_sql import Translator, UnportableSQL
 
@@ -174,6 +175,12 @@ class _Rows:
 
     def fetchall(self) -> list[tuple]:
         return list(self._rows)
+
+    def fetchnumpy(self) -> dict[str, Any]:
+        import numpy as np
+
+        columns = list(zip(*self._rows, strict=True)) if self._rows else [() for _ in self.description]
+        return {name: np.asarray(values) for (name,), values in zip(self.description, columns, strict=True)}
 
 
 class SparkEngine:
@@ -363,6 +370,10 @@ class SparkEngine:
         return numbered, total
 
     # --- parameters, models, queries --------------------------------------------------------------
+
+    def within_limits(self):
+        """Spark reports its own resource errors (they name the executor and the setting to raise)."""
+        return contextlib.nullcontext()
 
     def lock_down(self, source: Source) -> None:
         """Nothing to do: Spark runs only the tool's own SQL, and reads what the deployment lets it read."""

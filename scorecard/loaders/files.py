@@ -8,9 +8,9 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import DataError
+from ..errors import DataError, excerpt
 from ..outputs import sha256_file
-from ..source import OPTIONAL_TABLES, TABLES, InputTable, Loader, Source, sql_string
+from ..source import OPTIONAL_TABLES, ROW_NUMBER, TABLES, InputTable, Loader, Source, quote_identifier, sql_string
 
 FILE_SUFFIXES = (".csv", ".parquet")
 
@@ -57,6 +57,8 @@ def csv_header(path: Path) -> list[str]:
             header = next(csv.reader(handle), None)
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text CSV file; export it as CSV (UTF-8) with a header line") from None
+    except csv.Error:  # e.g. a header field longer than the csv module's limit (128 KB)
+        raise DataError(f"{path}: the header line cannot be read (a column name is longer than 128 KB?); fix the header line") from None
     return checked_header(str(path), header)
 
 
@@ -69,7 +71,7 @@ def checked_header(location: str, header: list[str] | None) -> list[str]:
                 raise DataError(f"{location}: the columns are separated by {name}, not commas; export it as a comma-separated CSV")
     if len(set(header)) != len(header):
         duplicated = sorted({column for column in header if header.count(column) > 1})
-        raise DataError(f"{location}: column {duplicated[0]!r} appears twice in the header; give each column one name")
+        raise DataError(f"{location}: column {excerpt(duplicated[0])} appears twice in the header; give each column one name")
     return header
 
 
@@ -97,6 +99,8 @@ def _csv_problem(message: str) -> str:
     where = f"line {line.group(1)}" if line else "a line"
     if counts:
         return f"{where} has {counts.group(2)} fields where the header has {counts.group(1)}; check for unbalanced quotes or stray commas"
+    if "Maximum line size" in message:
+        return f"{where} is longer than 2,000,000 bytes; check for a stray double quote, or shorten the values on it"
     if "unterminated quote" in message:
         return f"{where}: a quoted value is never closed; check for a stray double quote"
     # Otherwise DuckDB's own sentence: the paragraph just before its list of "Possible fixes".
@@ -107,9 +111,17 @@ def _csv_problem(message: str) -> str:
 
 def _load_parquet(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
     # A view, not a copy: Parquet is typed and columnar already, and the staging models read it once.
-    # (A view cannot take a bound parameter, hence the quoted path.)
+    # (A view cannot take a bound parameter, hence the quoted path.) Its rows are numbered by DuckDB's
+    # file_row_number, renamed to ROW_NUMBER; a file with a column of either name is copied instead, and
+    # numbered by insertion order like a CSV file, so no column name can clash.
     try:
-        con.execute("select * from read_parquet(?) limit 0", [str(path)])
-        con.execute(f"create view src_{table} as select * from read_parquet({sql_string(str(path))}, file_row_number=true)")
+        columns = [row[0] for row in con.execute("describe select * from read_parquet(?)", [str(path)]).fetchall()]
+        if "file_row_number" in columns or ROW_NUMBER in columns:
+            con.execute(f"create table src_{table} as select * from read_parquet(?)", [str(path)])
+        else:
+            con.execute(
+                f"create view src_{table} as select * rename (file_row_number as {quote_identifier(ROW_NUMBER)}) "
+                f"from read_parquet({sql_string(str(path))}, file_row_number=true)"
+            )
     except duckdb.Error:
         raise DataError(f"{path}: not a readable Parquet file; re-export it as Parquet or CSV") from None

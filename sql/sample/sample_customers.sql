@@ -1,6 +1,6 @@
 -- sample_customers — grain: generated customer. Segment, signup date (denser later for growing
 -- segments, earlier for shrinking ones), first and optional win-back lifetime, order rhythm and value,
--- and an explicit closure for contract segments.
+-- and an explicit closure (with its reason, usually) for contract segments.
 with settings as (
     select *, end_date - start_date as span_days from sample_settings
 ),
@@ -86,6 +86,18 @@ select
     case
         when final.is_contract and final.first_life_end + 20 < final.end_date then final.first_life_end + 20
     end as closed_at,
+    -- why a closed account closed: mostly price and competitors, and for about one in eight nobody wrote it down
+    case
+        when final.is_contract and final.first_life_end + 20 < final.end_date
+            then
+                case
+                    when uniform(final.seed, final.id, 'reason') < 0.30 then 'Price'
+                    when uniform(final.seed, final.id, 'reason') < 0.55 then 'Moved to a competitor'
+                    when uniform(final.seed, final.id, 'reason') < 0.70 then 'Budget cut'
+                    when uniform(final.seed, final.id, 'reason') < 0.80 then 'Service problems'
+                    when uniform(final.seed, final.id, 'reason') < 0.88 then 'No longer needed'
+                end
+    end as closed_reason,
     case
         when final.may_win_back and final.first_life_end + final.winback_gap_days < final.end_date
             then final.first_life_end + final.winback_gap_days

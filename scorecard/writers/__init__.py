@@ -1,0 +1,82 @@
+"""Output writers: each turns the finished build context into files in the staging folder.
+
+`build` runs them in order (PDFs first: the board pack and the HTML summaries reuse what they made;
+the manifest last: it lists and checksums what the others wrote). A new output is a new module here
+with one object that has a `name`, says which files it will write (`names`, part of the build's
+fingerprint) and writes them (`write`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+# The manifest's `scopes` map names what a reader can be sent: "company", "segment:<name>", "board-pack".
+COMPANY_SCOPE = "company"
+BOARD_PACK_SCOPE = "board-pack"
+SEGMENT_PREFIX = "segment:"
+
+
+def scope_of(segment: str | None) -> str:
+    return COMPANY_SCOPE if segment is None else SEGMENT_PREFIX + segment
+
+
+@dataclass
+class Scorecard:
+    """One scorecard to write: its segment (None = company), its index in the document, its file stem."""
+
+    segment: str | None
+    index: int
+    stem: str  # e.g. scorecard-2025-Q3-company; the PDF and HTML add their suffix
+
+    @property
+    def scope(self) -> str:
+        return scope_of(self.segment)
+
+    @property
+    def title(self) -> str:
+        return "Company" if self.segment is None else self.segment
+
+
+@dataclass
+class BuildContext:
+    document: dict
+    metrics_json: str
+    label: str
+    scorecards: list[Scorecard]  # company first, then segments in document order
+    source: object  # scorecard.source.Source: the inputs, for the manifest
+    jobs: int = 1  # render processes
+    progress: Callable[[str, int, int, str], None] | None = None
+    fingerprint: str = ""
+    metrics_seconds: float = 0.0
+    engine: dict[str, str] = field(default_factory=dict)  # which engine computed the figures (name, version, where)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per written file
+    chart_svgs: dict[str | None, dict[str, str]] = field(default_factory=dict)  # per segment, made once, used by PDF and HTML
+    scopes: dict[str, dict[str, str]] = field(default_factory=dict)  # scope → {"pdf": name, "html": name, "title": …}
+
+    @property
+    def board_pack_stem(self) -> str:
+        return f"board-pack-{self.label}"
+
+
+class Writer(Protocol):
+    name: str
+
+    def names(self, context: BuildContext) -> list[str]:
+        """The files this writer will write (before it runs)."""
+        ...
+
+    def write(self, context: BuildContext, staging: Path) -> list[str]:
+        """Write into `staging`; return the names written."""
+        ...
+
+
+def default_writers() -> list[Writer]:
+    from .html import HtmlSummaries
+    from .manifest import Manifest
+    from .metrics_files import MetricsCsv, MetricsJson
+    from .pdf import BoardPackPdf, ScorecardPdfs
+
+    return [ScorecardPdfs(), BoardPackPdf(), HtmlSummaries(), MetricsJson(), MetricsCsv(), Manifest()]
