@@ -9,7 +9,7 @@
 with settings as (select * from run_settings),
 
 reported as (
-    select start_date, end_date, end_date - start_date as horizon_days
+    select start_date, end_date, date_diff('day', start_date, end_date) as horizon_days
     from run_periods
     where period_index = (select max(period_index) from run_periods)
 ),
@@ -110,7 +110,8 @@ select
     quiet.p_alive_end,
     quiet.p_quiet_end,
     coalesce(quiet.p_quiet_end >= settings.risk_threshold, false) as flagged_end,
-    round(quiet.run_rate_end * quiet.p_quiet_end, 2)::decimal(38, 2) as value_at_risk,
+    -- round(x, 2) as round(x · 100) / 100: what DuckDB computes for a double, spelled so that Spark computes it too
+    (round(quiet.run_rate_end * quiet.p_quiet_end * 100) / 100)::decimal(38, 2) as value_at_risk,
     quiet.p_alive_start,
     quiet.p_quiet_start,
     coalesce(quiet.p_quiet_start >= settings.risk_threshold, false) as flagged_start

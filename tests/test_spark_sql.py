@@ -77,10 +77,14 @@ def test_every_query_the_pipeline_runs_translates(translate, monkeypatch):
         ("select * replace (x + 1 as x) from t", "REPLACE"),
         ("select x from t qualify row_number() over (order by x) = 1", "qualify"),
         ("select a.x from a asof join b on a.t >= b.t", "ASOF JOIN"),
-        ("select a // b from t", "intdiv"),
+        ("select a % b from t", "mod"),
         ("select my_new_function(x) from t", "my_new_function"),
         ("select cast(x as hugeint) from t", "INT128"),
-        ("select lag(x) over (order by y) from t", "function lag()"),
+        ("select lead(x) over (order by y) from t", "function lead()"),
+        ("select date_diff('week', a, b) from t", "date_diff by week"),
+        ("select regexp_replace(x, 'a', 'b') from t", "first match only"),
+        ("select regexp_replace(x, p, 'b', 'g') from t", "not a literal"),
+        ("select round(x, n) from t", "computed number of digits"),
         ("select x from a natural join b", "NATURAL JOIN"),
         ("select x from t union by name select x from u", "UNION BY NAME"),
         ("select (a, b) from t", "row value"),
@@ -140,3 +144,25 @@ def test_the_parse_macros_are_translated(translate):
 
 def test_models_live_where_the_test_looks():
     assert Path(resource_path("sql")).samefile(REPO / "sql")
+
+
+def test_month_differences_count_boundaries_as_in_duckdb(translate):
+    # DuckDB: 31 January → 1 February is 1 month; Spark's own datediff(month) would say 0.
+    assert translate("select date_diff('month', a, b) // 3 as m from t") == (
+        "SELECT ((YEAR(b) * 12 + MONTH(b)) - (YEAR(a) * 12 + MONTH(a))) DIV 3 AS m FROM t"
+    )
+
+
+def test_regular_expressions_mean_the_same_in_java(translate):
+    # $ is the end of the text (Java's $ also matches before a final line break); \s without the vertical
+    # tab; replacement groups as $1; full match anchored at both ends.
+    assert translate(r"select regexp_replace(v, '(\d)\s+([+-]\d\d)$', '\1\2') from t") == (
+        r"SELECT REGEXP_REPLACE(v, '(\\d)[\\t\\n\\f\\r ]+([+-]\\d\\d)\\z', '$1$2') FROM t"
+    )
+    assert translate(r"select regexp_full_match(v, '\d{4}|x') from t") == r"SELECT v RLIKE '^(?:\\d{4}|x)\\z' FROM t"
+    with pytest.raises(UnportableSQL, match=r"\\w"):
+        translate(r"select regexp_full_match(v, '\w+') from t")
+
+
+def test_strlen_counts_bytes_on_both(translate):
+    assert translate("select strlen(v) from t") == "SELECT OCTET_LENGTH(v) FROM t"

@@ -403,6 +403,7 @@ class SparkEngine:
             raise UnportableSQL(f"{name}: a model numbering rows without an order must be a table, not a view, on Spark")
         self._check_decimal_types(name, translated)
         frame = self.spark.sql(translated)
+        _check_no_intervals(name, frame.schema)
         if materialized == "table":
             frame = frame.localCheckpoint(eager=True)
         self._view(name, frame)
@@ -460,6 +461,16 @@ class SparkEngine:
 
     def __exit__(self, *exc_info) -> None:
         self.close()
+
+
+def _check_no_intervals(name: str, schema) -> None:
+    """DuckDB subtracts dates to a number of days, Spark to an interval: a model whose result holds an
+    interval subtracted dates, which must be written date_diff('day', a, b) to mean the same on both."""
+    from pyspark.sql import types
+
+    for field in schema.fields:
+        if isinstance(field.dataType, types.DayTimeIntervalType | types.YearMonthIntervalType | types.CalendarIntervalType):
+            raise UnportableSQL(f"{name}: column {field.name} is an interval on Spark (dates subtracted?); write date_diff('day', a, b)")
 
 
 def _column(name: str):

@@ -59,11 +59,14 @@ PORTABLE = frozenset(
         # functions
         exp.Count, exp.Sum, exp.Min, exp.Max, exp.ArgMax, exp.RowNumber, exp.Grouping, exp.Coalesce, exp.Nullif,
         exp.Greatest, exp.Least, exp.Ceil, exp.Floor, exp.Trim, exp.Lower, exp.Upper, exp.Length, exp.Pad,
-        exp.RegexpLike, exp.DateDiff,
+        exp.RegexpLike, exp.DateDiff, exp.Abs, exp.Exp, exp.Ln, exp.Round, exp.IntDiv, exp.Median, exp.LogicalOr,
+        exp.StrPosition, exp.Rank, exp.Lag, exp.RegexpFullMatch, exp.RegexpReplace,
     }
 )  # fmt: skip
 # Functions SQLGlot does not know, translated by a rule below.
-TRANSLATED_FUNCTIONS = frozenset({"timezone", "hash"})
+TRANSLATED_FUNCTIONS = frozenset({"timezone", "hash", "strlen"})
+# Window functions (besides aggregates) with the same meaning in both: numbering and the previous row.
+PORTABLE_WINDOW_FUNCTIONS = (exp.RowNumber, exp.Rank, exp.Lag)
 # Types a value may be cast to.
 PORTABLE_TYPES = frozenset(
     {
@@ -160,18 +163,125 @@ def _check(tree: exp.Expression, what: str) -> None:
         if isinstance(node, exp.Star) and any(node.args.get(key) for key in ("replace", "rename")):
             raise refuse("* REPLACE/RENAME")
         if isinstance(node, exp.Join) and (
-            node.args.get("method") or (node.args.get("kind") or "INNER").upper() not in ("INNER", "OUTER", "CROSS")
+            node.args.get("method") or (node.args.get("kind") or "INNER").upper() not in ("INNER", "OUTER", "CROSS", "SEMI")
         ):
             raise refuse(f"{node.args.get('method') or node.args['kind']} JOIN")
         if isinstance(node, exp.Tuple) and not isinstance(node.parent, exp.ArgMax | exp.In | exp.Values | exp.GroupingSets):
             raise refuse("a row value (a, b) outside arg_max, IN, VALUES or GROUPING SETS")
-        if isinstance(node, exp.Window) and not isinstance(node.this, exp.RowNumber | exp.AggFunc):
+        if isinstance(node, exp.Window) and not isinstance(node.this, PORTABLE_WINDOW_FUNCTIONS + (exp.AggFunc,)):
             raise refuse(f"window function {node.this.sql('duckdb')}")
         if isinstance(node, exp.Union) and node.args.get("by_name"):
             raise refuse("UNION BY NAME")
+        if isinstance(node, exp.DateDiff) and node.text("unit").lower() not in ("day", "month", ""):
+            raise refuse(f"date_diff by {node.text('unit').lower()}")
+        if isinstance(node, exp.Round) and node.args.get("decimals") is not None and not isinstance(node.args["decimals"], exp.Literal):
+            raise refuse("round() to a computed number of digits")
+        if isinstance(node, exp.RegexpLike | exp.RegexpFullMatch | exp.RegexpReplace):
+            if not all(isinstance(node.args.get(key), exp.Literal | None) for key in ("expression", "replacement")):
+                raise refuse("a regular expression that is not a literal")
+            if isinstance(node, exp.RegexpReplace) and (node.args.get("modifiers") or node.args.get("position")):
+                raise refuse("regexp_replace options")
+            if isinstance(node, exp.RegexpReplace) and node.args.get("single_replace") and not _anchored(node.expression.this):
+                raise refuse("regexp_replace of the first match only (Spark replaces every match): anchor the pattern with ^ or $")
 
 
 # --- translation rules: DuckDB meaning → Spark spelling -------------------------------------------
+
+
+def _anchored(pattern: str) -> bool:
+    """A pattern that can match at most once: anchored at the start or the end of the text."""
+    return pattern.startswith("^") or (pattern.endswith("$") and not pattern.endswith("\\$"))
+
+
+def java_regex(pattern: str) -> str:
+    """A DuckDB (RE2) regular expression as Java reads it the same way: `$` is the end of the text (Java's
+    also matches before a final line break: `\\z` is RE2's `$`), and `\\s` is RE2's [\\t\\n\\f\\r ] (Java's also
+    matches a vertical tab). Anything else the models use (\\d, classes, groups, ?, +, *, {n,m}, |) reads the same."""
+    out, index, in_class = [], 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            pair = pattern[index : index + 2]
+            if pair == "\\s":
+                out.append("\\t\\n\\f\\r " if in_class else "[\\t\\n\\f\\r ]")
+            elif pair[1] in "SwWbBpPQE":
+                raise UnportableSQL(f"the regular expression {pattern!r} uses {pair}, whose meaning differs between DuckDB and Spark")
+            else:
+                out.append(pair)
+            index += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        out.append("\\z" if char == "$" and not in_class else char)
+        index += 1
+    return "".join(out)
+
+
+def java_replacement(replacement: str) -> str:
+    """A DuckDB regexp_replace replacement (\\1 a group, \\\\ a backslash) in Java's spelling ($1, \\\\, \\$)."""
+    out, index = [], 0
+    while index < len(replacement):
+        char = replacement[index]
+        if char == "\\" and index + 1 < len(replacement):
+            following = replacement[index + 1]
+            out.append("$" + following if following.isdigit() else "\\" + following)
+            index += 2
+            continue
+        out.append("\\$" if char == "$" else char)
+        index += 1
+    return "".join(out)
+
+
+def _regular_expressions(tree: exp.Expression) -> exp.Expression:
+    """regexp_full_match(x, p) → x RLIKE '^(?:p)\\z'; every pattern and replacement in Java's spelling."""
+
+    def rule(node):
+        if isinstance(node, exp.RegexpFullMatch):
+            pattern = exp.Literal.string("^(?:" + java_regex(node.expression.this) + ")\\z")
+            return exp.RegexpLike(this=node.this, expression=pattern)
+        if isinstance(node, exp.RegexpLike):
+            node.set("expression", exp.Literal.string(java_regex(node.expression.this)))
+        if isinstance(node, exp.RegexpReplace):
+            node.set("expression", exp.Literal.string(java_regex(node.expression.this)))
+            node.set("replacement", exp.Literal.string(java_replacement(node.args["replacement"].this)))
+            node.set("single_replace", None)
+        return node
+
+    return tree.transform(rule)
+
+
+def _month_difference(tree: exp.Expression) -> exp.Expression:
+    """date_diff('month', a, b) counts the month boundaries crossed in DuckDB (31 Jan → 1 Feb is 1); Spark's
+    counts whole months (0). Both are the difference of year × 12 + month."""
+
+    def months(value: exp.Expression) -> exp.Expression:
+        year = exp.Anonymous(this="year", expressions=[value.copy()])
+        return exp.Paren(
+            this=exp.Add(
+                this=exp.Mul(this=year, expression=exp.Literal.number(12)),
+                expression=exp.Anonymous(this="month", expressions=[value.copy()]),
+            )
+        )
+
+    def rule(node):
+        if isinstance(node, exp.DateDiff) and node.text("unit").lower() == "month":
+            return exp.Paren(this=exp.Sub(this=months(node.this), expression=months(node.expression)))
+        return node
+
+    return tree.transform(rule)
+
+
+def _byte_length(tree: exp.Expression) -> exp.Expression:
+    """strlen (bytes, in DuckDB) is Spark's octet_length."""
+
+    def rule(node):
+        if isinstance(node, exp.Anonymous) and node.name.lower() == "strlen":
+            return exp.Anonymous(this="octet_length", expressions=node.expressions)
+        return node
+
+    return tree.transform(rule)
 
 
 def _double_division(tree: exp.Expression) -> exp.Expression:
@@ -241,7 +351,9 @@ def _temporal_text(tree: exp.Expression) -> exp.Expression:
     return tree
 
 
-RULES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (_double_division, _unordered_row_number, _timezone, _hash, _temporal_text)
+RULES: tuple[Callable[[exp.Expression], exp.Expression], ...] = (
+    _regular_expressions, _month_difference, _byte_length, _double_division, _unordered_row_number, _timezone, _hash, _temporal_text,
+)  # fmt: skip
 
 
 class Translator:
