@@ -28,7 +28,7 @@ members as (
         periods.run_rate_start,
         periods.run_rate_end,
         periods.purchases_in_period = 0 as quiet,
-        histories.*
+        histories.* exclude (customer_key)
     from int_customer_periods as periods
     join int_purchase_histories as histories on histories.customer_key = periods.customer_key
     where periods.period_index = (select max(period_index) from run_periods)

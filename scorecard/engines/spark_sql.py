@@ -60,7 +60,7 @@ PORTABLE = frozenset(
         exp.Count, exp.Sum, exp.Min, exp.Max, exp.ArgMax, exp.RowNumber, exp.Grouping, exp.Coalesce, exp.Nullif,
         exp.Greatest, exp.Least, exp.Ceil, exp.Floor, exp.Trim, exp.Lower, exp.Upper, exp.Length, exp.Pad,
         exp.RegexpLike, exp.DateDiff, exp.Abs, exp.Exp, exp.Ln, exp.Round, exp.IntDiv, exp.Median, exp.LogicalOr,
-        exp.StrPosition, exp.Rank, exp.Lag, exp.RegexpFullMatch, exp.RegexpReplace,
+        exp.StrPosition, exp.Rank, exp.Lag, exp.RegexpFullMatch, exp.RegexpReplace, exp.Left,
     }
 )  # fmt: skip
 # Functions SQLGlot does not know, translated by a rule below.
