@@ -179,7 +179,7 @@ def test_a_url_source_is_read_by_spark(spark_ready, tmp_path):
     assert remote["source"] == url
     with pytest.raises(DataError, match="no customers.csv or customers.parquet"):
         engine.compute(resolve_source(tmp_path.as_uri()), "2025-Q3", Settings(), as_of=TODAY, engine=SPARK)
-    with pytest.raises(DataError, match="read only by the Spark engine"):
+    with pytest.raises(UsageError, match=r"no loader reads file:// sources .*read only by the Spark engine"):
         engine.compute(resolve_source(url), "2025-Q3", Settings(), as_of=TODAY)
     with pytest.raises(UsageError, match="unknown time zone 'Mars/Olympus'"):
         engine.compute(resolve_source(url), "2025-Q3", Settings(time_zone="Mars/Olympus"), as_of=TODAY, engine=SPARK)

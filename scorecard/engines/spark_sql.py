@@ -1,4 +1,4 @@
-"""DuckDB SQL → Spark SQL, for the Spark engine. The models stay written once, in DuckDB's dialect.
+r"""DuckDB SQL → Spark SQL, for the Spark engine. The models stay written once, in DuckDB's dialect.
 
 SQLGlot translates the syntax. It does not know the types, and it passes some constructs through that
 Spark lacks or reads differently, so a translation here is three steps:
@@ -21,10 +21,25 @@ Spark lacks or reads differently, so a translation here is three steps:
    - `hash(x)` becomes `xxhash64(x)`: another 64-bit hash. Only for grouping; its values differ.
    - Text read as a date or timestamp (`try_cast(text as date|timestamp|timestamptz)`) is guarded by
      the shapes DuckDB accepts: Spark also reads '2025' or '2025-07' as a date, DuckDB does not.
+   - `date_diff('month', a, b)` counts month boundaries in DuckDB (31 Jan → 1 Feb is 1) and whole months
+     in Spark (0): it becomes the difference of year × 12 + month.
+   - Regular expressions are RE2 in DuckDB and Java's in Spark: `$` becomes `\z` (Java's `$` also
+     matches before a final line break), `\s` RE2's set (Java's includes the vertical tab), replacement
+     groups `\1` become `$1`, `regexp_full_match` an anchored RLIKE. regexp_replace without 'g' replaces
+     the first match in DuckDB and every match in Spark: only a pattern anchored with ^ or $ (one match
+     at most) is accepted. `\w`, `\b`, `\p{…}` differ between the two and are refused.
+   - `strlen` (bytes) is Spark's `octet_length`.
 
 Date arithmetic: `date ± integer` (days) means the same in both; write a difference of two dates as
-`date_diff('day', a, b)` (in Spark `date - date` is an interval). Decimal arithmetic keeps DuckDB's
-scale because the engine turns off Spark's precision loss (spark.sql.decimalOperations.allowPrecisionLoss).
+`date_diff('day', a, b)` (in Spark `date - date` is an interval; the engine refuses a model whose result
+holds one). Decimal arithmetic keeps DuckDB's scale because the engine turns off Spark's precision loss
+(spark.sql.decimalOperations.allowPrecisionLoss). `round(x, n)` of a DECIMAL rounds half away from zero
+in both; of a DOUBLE, DuckDB rounds x · 10^n in binary and Spark the shortest decimal form of x, which
+differ (round(1.005, 2): 1.0 against 1.01), so a model rounds a double as `round(x * 100) / 100`: to a
+whole number both engines round the binary value the same way. `ln` and `exp` of doubles come from the C
+library in DuckDB and from Java's StrictMath in Spark: both within one unit in the last place, and the
+at-risk figures built on them reach metrics.json rounded, so they agree unless a value falls within
+about 1e-15 of a rounding boundary or the risk threshold.
 """
 
 from __future__ import annotations
