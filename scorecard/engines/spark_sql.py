@@ -92,15 +92,21 @@ PORTABLE_TYPES = frozenset(
 )  # fmt: skip
 _TEMPORAL = (exp.DataType.Type.DATE, exp.DataType.Type.TIMESTAMPNTZ, exp.DataType.Type.TIMESTAMPTZ)
 
+# A zone named after a timestamp, as both engines read it to the same instant: UTC, GMT or an IANA name
+# (Area/City), spelled as the zone database spells it (DuckDB also reads 'utc' or 'europe/berlin', Spark
+# does not; abbreviations such as CET or IST may name other zones in Java: both are left to stop the run).
+NAMED_ZONE = r" (UTC|GMT|[A-Z][A-Za-z_]+(/[A-Z][A-Za-z0-9_+-]*)+)"
 # The text shapes DuckDB reads as a date or timestamp, as far as the tool accepts them: an ISO date
 # (2025-07-01 or 2025/07/01), optionally followed by a time (with fractional seconds) and a zone offset
-# (Z, +02, +0200, +02:00) right after it. Spark reads partial dates ('2025', '2025-07') as well, so its
+# (Z, +02, +0200, +02:00) right after it, or a named zone (NAMED_ZONE). Spark reads partial dates ('2025', '2025-07') as well, so its
 # casts only see text of these shapes, normalised to what Spark's cast reads: dashes in the date and
 # seconds before a zone (DuckDB reads '23:30Z', Spark only '23:30:00Z').
-TEMPORAL_TEXT = r"^\s*\d{4,}(-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?\s*$"
+TEMPORAL_TEXT = (
+    r"^\s*\d{4,}(-\d{1,2}-\d{1,2}|/\d{1,2}/\d{1,2})([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?|" + NAMED_ZONE + r")?)?\s*$"
+)
 _NORMALISE = (
     (r"^(\s*\d{4,})/(\d{1,2})/(\d{1,2})", "$1-$2-$3"),
-    (r"([ T]\d{1,2}:\d{2})(Z|[+-]\d)", "$1:00$2"),
+    (r"([ T]\d{1,2}:\d{2})(Z|[+-]\d| )", "$1:00$2"),
 )
 
 
