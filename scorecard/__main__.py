@@ -1,5 +1,5 @@
 """`python -m scorecard` is the same as the `scorecard` command."""
 
-from .cli import main
+from scorecard.cli import main  # absolute: spark-submit runs this file as a script
 
 main()

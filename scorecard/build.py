@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 
 from . import outputs
+from .engines import EngineChoice
 from .errors import Interrupted, UsageError, excerpt, listing
 from .settings import Settings
 from .source import Source
@@ -34,6 +35,7 @@ class BuildOptions:
     as_of: date | None = None
     require_fresh_days: int | None = None  # stale data (older than this) fails with exit code 3
     progress: Callable[[str, int, int, str], None] | None = None  # (stage, done, total, item)
+    engine: EngineChoice | None = None  # where the SQL models run; None: DuckDB
 
 
 @dataclass
@@ -107,8 +109,9 @@ def _build(
 
     started = time.perf_counter()
     result = engine.compute(
-        source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress
-    )
+        source, period_text, settings, as_of=options.as_of, require_fresh_days=options.require_fresh_days, progress=options.progress,
+        engine=options.engine,
+    )  # fmt: skip
     document = result.document
     metrics_seconds = time.perf_counter() - started
     label = document["period"]["label"]
@@ -132,6 +135,7 @@ def _build(
         workers=workers,
         progress=options.progress,
         metrics_seconds=metrics_seconds,
+        engine=result.engine,
     )
     context.fingerprint = _fingerprint(context.metrics_json, [name for writer in writers for name in writer.names(context)])
 

@@ -146,6 +146,20 @@ RiskThreshold = Annotated[
     str | None, typer.Option(help="At risk: customers whose chance of buying nothing next period is at least this (default 0.5).")
 ]
 AsOf = Annotated[str | None, typer.Option(help="Treat this date (YYYY-MM-DD) as today, for relative periods and future-dated orders.")]
+Engine = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="Where the SQL models run: duckdb (default, this machine) or spark (Apache Spark; needs pip install 'scorecard[spark]' and Java 17).",
+    ),
+]
+SparkMaster = Annotated[
+    str | None,
+    typer.Option(
+        "--spark-master",
+        help="With --engine spark: local[*] (default), local[N], spark://host:7077, yarn, or sc://host:15002 (Spark Connect).",
+    ),
+]
 
 
 def _resolve(config: Path | None, **cli):
@@ -190,6 +204,8 @@ def metrics(
         bool | None, typer.Option("--redact", help="Replace customer names by stable pseudonyms (and withhold referral notes).")
     ] = None,
     as_of: AsOf = None,
+    engine_name: Engine = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Compute the scorecard figures for a period and print them; nothing is written to disk."""
     from . import engine, formatting
@@ -199,11 +215,12 @@ def metrics(
     resolved = _resolve(config, data=data, window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
                         time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin, redact=redact,
-                        risk_threshold=risk_threshold, min_segment_customers=min_segment_customers)  # fmt: skip
+                        risk_threshold=risk_threshold, min_segment_customers=min_segment_customers, engine=engine_name,
+                        spark_master=spark_master)  # fmt: skip
     source = resolve_source(resolved.get("data"), resolved.get("tables"))
     progress = _TerminalProgress()  # on a terminal's stderr only: stdout carries the figures
     try:
-        result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of), progress=progress)
+        result = engine.compute(source, period, resolved.settings(), as_of=_date(as_of), progress=progress, engine=resolved.engine())
     finally:
         progress.close()
     if format is OutputFormat.json:
@@ -297,6 +314,8 @@ def build(
     risk_threshold: RiskThreshold = None,
     min_segment_customers: MinSegmentCustomers = None,
     as_of: AsOf = None,
+    engine_name: Engine = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Write the PDF scorecards (company and each segment), a board pack, an HTML summary beside each PDF,
     metrics.json, metrics.csv and manifest.json into OUT/<period label>/. Outputs appear all at once or
@@ -311,12 +330,13 @@ def build(
                         window_days=window_days, change_threshold=change_threshold, tier_quantiles=tier_quantiles,
                         tier_thresholds=tier_thresholds, segment_by=segment_by, fiscal_year_start=fiscal_year_start,
                         time_zone=time_zone, max_excluded=max_excluded, gross_margin=gross_margin,
-                        risk_threshold=risk_threshold, min_segment_customers=min_segment_customers)  # fmt: skip
+                        risk_threshold=risk_threshold, min_segment_customers=min_segment_customers, engine=engine_name,
+                        spark_master=spark_master)  # fmt: skip
     source = resolve_source(resolved.get("data"), resolved.get("tables"))
     progress = _TerminalProgress() if not quiet and log_format is LogFormat.text else None
     options = BuildOptions(
         out=Path(resolved.get("out", "scorecards")), segments=segment, jobs=jobs, force=force, wait=wait,
-        as_of=_date(as_of), require_fresh_days=resolved.get("require_fresh"), progress=progress,
+        as_of=_date(as_of), require_fresh_days=resolved.get("require_fresh"), progress=progress, engine=resolved.engine(),
     )  # fmt: skip
     try:
         report = build_scorecards(source, period, resolved.settings(), options)
@@ -407,6 +427,8 @@ def validate(
     time_zone: TimeZone = None,
     max_excluded: MaxExcluded = None,
     as_of: AsOf = None,
+    engine_name: Engine = None,
+    spark_master: SparkMaster = None,
 ) -> None:
     """Check the data source against the input contract (the tables and columns listed under "Your data" in the README) and report, per table, the rows read and
     the rows excluded by reason. Exit 0 when the data is usable, 1 when it is not."""
@@ -414,9 +436,10 @@ def validate(
     from .formatting import quality_report
     from .source import resolve_source
 
-    resolved = _resolve(config, data=data, segment_by=segment_by, time_zone=time_zone, max_excluded=max_excluded)
+    resolved = _resolve(config, data=data, segment_by=segment_by, time_zone=time_zone, max_excluded=max_excluded, engine=engine_name,
+                        spark_master=spark_master)  # fmt: skip
     settings = resolved.settings()
-    result = check(resolve_source(resolved.get("data"), resolved.get("tables")), settings, as_of=_date(as_of))
+    result = check(resolve_source(resolved.get("data"), resolved.get("tables")), settings, as_of=_date(as_of), engine=resolved.engine())
     typer.echo(quality_report(result, result.currency))
 
 
@@ -429,6 +452,7 @@ def show_config(config: Config = None) -> None:
 
     resolved = _resolve(config)
     resolved.settings()  # validates the combination, so errors show here rather than at 2 a.m.
+    resolved.engine()
     resolved.mail()
     typer.echo(f"Config file: {resolved.config_file or 'none (defaults and environment only)'}")
     rows = describe(resolved)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .engines import DEFAULT_SPARK_MASTER, EngineChoice
 from .errors import UsageError
 from .formatting import is_currency_code
 from .mail.settings import MailSettings, parse_env_name, parse_recipients, parse_security, parse_sender
@@ -160,6 +161,8 @@ OPTIONS = (
     Option("data", "data", "source", _text, "folder of CSV/Parquet files, a DuckDB file or a postgresql:// URL", is_path=True),
     Option("tables", "data", "tables", _table_names, "PostgreSQL: the table of each input table, like customers = crm.customer_master"),
     Option("out", "output", "folder", _text, "where <period label>/ folders are written", is_path=True),
+    Option("engine", "engine", "name", _text, "where the SQL models run: duckdb (this machine) or spark"),
+    Option("spark_master", "engine", "spark_master", _text, "with spark: local[N], spark://host:7077, yarn, sc://host:15002"),
     Option("company_name", "report", "company", _text, "company name on every page"),
     Option(
         "currency", "report", "currency", _currency, "currency code of the amounts: EUR, USD, GBP… (default: the orders' currency column)"
@@ -219,7 +222,7 @@ MAIL_OPTIONS = (
 OPTIONS = OPTIONS + MAIL_OPTIONS
 BY_NAME = {option.name: option for option in OPTIONS}
 BY_TOML = {(option.section, option.key): option for option in OPTIONS}
-RUN_OPTIONS = ("data", "tables", "out", "require_fresh")
+RUN_OPTIONS = ("data", "tables", "out", "require_fresh", "engine", "spark_master")
 
 
 @dataclass
@@ -232,6 +235,9 @@ class Resolved:
         fields = {k: v for k, v in self.values.items() if k not in RUN_OPTIONS and not k.startswith(("targets.", "mail."))}
         targets = Targets(**{k.removeprefix("targets."): v for k, v in self.values.items() if k.startswith("targets.")})
         return Settings(**fields, targets=targets)
+
+    def engine(self) -> EngineChoice:
+        return EngineChoice(self.values.get("engine", "duckdb"), self.values.get("spark_master"))
 
     def mail(self) -> MailSettings:
         fields = {k.removeprefix("mail."): v for k, v in self.values.items() if k.startswith("mail.")}
@@ -322,7 +328,9 @@ def describe(resolved: Resolved) -> list[tuple[str, str, str]]:
         elif option.name.startswith("mail."):
             value, origin = getattr(MailSettings(), "sender" if option.key == "from" else option.key), "default"
         elif option.name in RUN_OPTIONS:
-            value, origin = {"data": "bundled sample", "tables": None, "out": "./scorecards", "require_fresh": None}[option.name], "default"
+            defaults_of_run = {"data": "bundled sample", "tables": None, "out": "./scorecards", "require_fresh": None, "engine": "duckdb",
+                               "spark_master": f"{DEFAULT_SPARK_MASTER} (with engine spark)"}  # fmt: skip
+            value, origin = defaults_of_run[option.name], "default"
         else:
             value, origin = getattr(defaults, option.name), "default"
         shown = _show(value)
@@ -363,6 +371,10 @@ STARTER = """# scorecard.toml: settings for `scorecard build` and `scorecard met
 
 [output]
 folder = "scorecards"              # each period goes to <folder>/<period label>/
+
+[engine]
+# name = "duckdb"                  # or "spark": run the SQL models on Apache Spark (pip install 'scorecard[spark]')
+# spark_master = "local[*]"        # with spark: local[N], spark://host:7077, yarn, or sc://host:15002 (Spark Connect)
 
 [report]
 company = "Your Company"

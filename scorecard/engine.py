@@ -1,29 +1,24 @@
-"""The metric engine: input tables → SQL models in DuckDB → the metrics document of SPEC §5.
+"""The metric engine: input tables → SQL models → the metrics document of SPEC §5.
 
-One call, `compute`, does the whole run in a private in-memory DuckDB database: load the source,
-stage and check it, resolve the period against the data, run the remaining models, read the marts.
+One call, `compute`, does the whole run in a private engine (an in-memory DuckDB database unless
+another engine is chosen, see scorecard/engines/): load the source, stage and check it, resolve the
+period against the data, run the remaining models, read the marts.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
-import duckdb
-
-from . import metrics, risk, validation
+from . import engines, metrics, risk, validation
+from .engines import Engine, EngineChoice
 from .errors import DataError, ScorecardError, StaleDataError, UsageError, excerpt
 from .formatting import plural
 from .models import INPUT_TABLES, PERIOD_TABLES, ModelRunner, Progress
 from .periods import Period, cohort_periods, parse_period
 from .settings import Settings
-from .source import Source, load_source
+from .source import Source
 
 
 @dataclass
@@ -35,120 +30,54 @@ class Result:
     settings: Settings
     quality: validation.DataQuality
     timings: dict[str, float] = field(default_factory=dict)
+    engine: dict[str, str] = field(default_factory=dict)  # which engine computed it (for the manifest)
 
 
-def _spill_folder() -> Path:
-    """Where DuckDB spills what does not fit its memory limit: $SCORECARD_TEMP_DIR, else the system's temp
-    folder ($TMPDIR), in a folder of this process's own."""
-    return Path(os.environ.get("SCORECARD_TEMP_DIR") or tempfile.gettempdir()).resolve() / f"scorecard-duckdb-{os.getpid()}"
+def connect(choice: EngineChoice | None = None) -> Engine:
+    """A private engine for one run: DuckDB in memory unless `choice` says otherwise."""
+    return engines.connect(choice)
 
 
-DEFAULT_MEMORY_LIMIT = 8 * 2**30  # at most; and at most half of what DuckDB sees (RAM, or the cgroup's limit)
-_UNITS = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+# The parameter tables: the models read the run's settings and periods from these, never from SQL text.
+RUN_SETTINGS_COLUMNS = (
+    ("window_days", "integer"), ("change_threshold", "decimal(9, 6)"), ("core_quantile", "decimal(9, 6)"),
+    ("top_quantile", "decimal(9, 6)"), ("core_threshold", "decimal(18, 2)"), ("top_threshold", "decimal(18, 2)"),
+    ("top_n", "integer"), ("as_of", "date"), ("time_zone", "varchar"), ("gross_margin", "decimal(9, 6)"),
+    ("min_segment_customers", "integer"), ("risk_threshold", "decimal(9, 6)"),
+)  # fmt: skip
+RUN_PERIODS_COLUMNS = (
+    ("period_index", "integer"), ("label", "varchar"), ("start_date", "date"), ("end_date", "date"),
+    ("in_trend", "boolean"), ("is_previous", "boolean"), ("is_year_ago", "boolean"),
+)  # fmt: skip
+RUN_COHORT_PERIODS_COLUMNS = (("cohort_index", "integer"), ("label", "varchar"), ("start_date", "date"), ("end_date", "date"))
 
 
-def _bytes(size: str) -> int | None:
-    """'18.7 GiB' (DuckDB's way of writing a size) → bytes."""
-    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?i?B)\s*", size, re.IGNORECASE)
-    return int(float(match.group(1)) * _UNITS[match.group(2).upper()]) if match else None
-
-
-def connect() -> duckdb.DuckDBPyConnection:
-    """A private in-memory database; spills go to an absolute temp folder (cron has no sensible cwd).
-    DuckDB may use half the memory it sees (80 % is its own default), at most 8 GiB, so one build never
-    starves a shared machine; beyond that it spills to disk, or stops with a clear error.
-    $SCORECARD_THREADS and $SCORECARD_MEMORY_LIMIT (e.g. 4GB) override the defaults (all cores, that limit);
-    $SCORECARD_TEMP_DIR moves the spill folder, $SCORECARD_MAX_SPILL (e.g. 50GB) caps it (default: 90 % of
-    the free space on its disk, DuckDB's own)."""
-    if os.environ.get("SCORECARD_TEMP_DIR") and not Path(os.environ["SCORECARD_TEMP_DIR"]).is_dir():
-        raise UsageError(f"SCORECARD_TEMP_DIR {excerpt(os.environ['SCORECARD_TEMP_DIR'])} is not a folder; create it or point it at one")
-    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
-    con.execute("set temp_directory = ?", [str(_spill_folder())])
-    con.execute("set TimeZone = 'UTC'")
-    con.execute("set enable_progress_bar = false")
-    try:
-        if os.environ.get("SCORECARD_THREADS"):
-            con.execute("set threads = ?", [int(os.environ["SCORECARD_THREADS"])])
-        if os.environ.get("SCORECARD_MAX_SPILL"):
-            con.execute("set max_temp_directory_size = ?", [os.environ["SCORECARD_MAX_SPILL"]])
-        if os.environ.get("SCORECARD_MEMORY_LIMIT"):
-            con.execute("set memory_limit = ?", [os.environ["SCORECARD_MEMORY_LIMIT"]])
-        else:
-            [(duckdb_default,)] = con.execute("select current_setting('memory_limit')").fetchall()
-            seen = _bytes(duckdb_default)
-            limit = min(DEFAULT_MEMORY_LIMIT, int(seen / 0.8 / 2)) if seen else DEFAULT_MEMORY_LIMIT
-            con.execute("set memory_limit = ?", [f"{limit // 2**20}MiB"])
-    except (ValueError, duckdb.Error):
-        raise UsageError(
-            "SCORECARD_THREADS must be a whole number, SCORECARD_MEMORY_LIMIT and SCORECARD_MAX_SPILL sizes like 4GB"
-        ) from None
-    return con
-
-
-@contextlib.contextmanager
-def _within_memory(con: duckdb.DuckDBPyConnection):
-    """DuckDB running out of its memory limit, or of disk for what it spills beyond that, becomes a one-line
-    error saying what to do."""
-    try:
-        yield
-    except (duckdb.OutOfMemoryException, duckdb.IOException) as error:
-        message = str(error)
-        if "max_temp_directory_size" in message or "No space left on device" in message:
-            raise ScorecardError(
-                f"the disk holding the spill folder {_spill_folder()} ran out of space for the data DuckDB spills beyond its "
-                "memory limit; free space there, or point SCORECARD_TEMP_DIR at a folder on a larger disk"
-            ) from None
-        if isinstance(error, duckdb.IOException):
-            raise
-        raise ScorecardError(
-            f"the data needs more memory than the limit of {_memory_limit(con)} (SCORECARD_MEMORY_LIMIT); raise it, "
-            "e.g. SCORECARD_MEMORY_LIMIT=16GB, or use fewer threads (SCORECARD_THREADS=1)"
-        ) from None
-
-
-def _memory_limit(con: duckdb.DuckDBPyConnection) -> str:
-    try:
-        return con.execute("select current_setting('memory_limit')").fetchall()[0][0]
-    except duckdb.Error:
-        return "DuckDB's memory limit"
-
-
-def _create_run_settings(con: duckdb.DuckDBPyConnection, settings: Settings, as_of: date) -> None:
-    known_zone = con.execute("select count(*) from pg_timezone_names() where name = ?", [settings.time_zone]).fetchone()[0]
-    if not known_zone:
+def _create_run_settings(con: Engine, settings: Settings, as_of: date) -> None:
+    if not con.known_time_zone(settings.time_zone):
         raise UsageError(f"unknown time zone {excerpt(settings.time_zone)}; use an IANA name like 'Europe/Berlin' or 'UTC'")
     core_threshold, top_threshold = settings.tier_thresholds or (None, None)
-    con.execute(
-        """
-        create table run_settings (
-            window_days integer, change_threshold decimal(9, 6), core_quantile decimal(9, 6),
-            top_quantile decimal(9, 6), core_threshold decimal(18, 2), top_threshold decimal(18, 2),
-            top_n integer, as_of date, time_zone varchar, gross_margin decimal(9, 6),
-            min_segment_customers integer, risk_threshold decimal(9, 6)
-        )
-        """
-    )
-    con.execute(
-        "insert into run_settings values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    con.create_table(
+        "run_settings",
+        RUN_SETTINGS_COLUMNS,
         [
-            settings.window_days,
-            settings.change_threshold,
-            settings.tier_quantiles[0],
-            settings.tier_quantiles[1],
-            core_threshold,
-            top_threshold,
-            settings.top_n,
-            as_of,
-            settings.time_zone,
-            settings.gross_margin,
-            settings.min_segment_customers,
-            settings.risk_threshold,
+            (
+                settings.window_days,
+                settings.change_threshold,
+                settings.tier_quantiles[0],
+                settings.tier_quantiles[1],
+                core_threshold,
+                top_threshold,
+                settings.top_n,
+                as_of,
+                settings.time_zone,
+                settings.gross_margin,
+                settings.min_segment_customers,
+                settings.risk_threshold,
+            )
         ],
     )
     # The segments that keep a scorecard of their own (empty: all of them).
-    con.execute("create table run_segments (segment varchar)")
-    if settings.segments:
-        con.executemany("insert into run_segments values (?)", [(name,) for name in settings.segments])
+    con.create_table("run_segments", [("segment", "varchar")], [(name,) for name in settings.segments or ()])
 
 
 def comparison_periods(period: Period, trend_periods: int) -> list[tuple[Period, bool, bool, bool]]:
@@ -163,14 +92,11 @@ def comparison_periods(period: Period, trend_periods: int) -> list[tuple[Period,
     return [(p, p.label in in_trend, p.label == previous.label, p.label == year_ago.label) for p in ordered]
 
 
-def _create_run_periods(con: duckdb.DuckDBPyConnection, period: Period, trend_periods: int) -> None:
+def _create_run_periods(con: Engine, period: Period, trend_periods: int) -> None:
     """The reported period is the last (highest period_index); the models read the others by their flags."""
-    con.execute(
-        "create table run_periods (period_index integer, label varchar, start_date date, end_date date, "
-        "in_trend boolean, is_previous boolean, is_year_ago boolean)"
-    )
-    con.executemany(
-        "insert into run_periods values (?, ?, ?, ?, ?, ?, ?)",
+    con.create_table(
+        "run_periods",
+        RUN_PERIODS_COLUMNS,
         [
             (index, p.label, p.start, p.end, in_trend, is_previous, is_year_ago)
             for index, (p, in_trend, is_previous, is_year_ago) in enumerate(comparison_periods(period, trend_periods), start=1)
@@ -178,34 +104,22 @@ def _create_run_periods(con: duckdb.DuckDBPyConnection, period: Period, trend_pe
     )
 
 
-def _create_run_cohort_periods(con: duckdb.DuckDBPyConnection, period: Period) -> None:
+def _create_run_cohort_periods(con: Engine, period: Period) -> None:
     """The acquisition cohorts' periods (SPEC §3.11): the last 8 of the report's kind up to the reported one."""
-    con.execute("create table run_cohort_periods (cohort_index integer, label varchar, start_date date, end_date date)")
-    con.executemany(
-        "insert into run_cohort_periods values (?, ?, ?, ?)",
+    con.create_table(
+        "run_cohort_periods",
+        RUN_COHORT_PERIODS_COLUMNS,
         [(index, cohort.label, cohort.start, cohort.end) for index, cohort in enumerate(cohort_periods(period), start=1)],
     )
 
 
-def _lock_down(con: duckdb.DuckDBPyConnection, source: Source) -> None:
-    """From here on, SQL can read only what the source's loader still needs (files read in place) and
-    write only the spill folder: no other file, no network, no extension, and no way to change that back."""
-    folders = {str(path) + os.sep for path in source.loader.readable_paths(source)} | {str(_spill_folder()) + os.sep}
-    con.execute("set allowed_directories = ?", [sorted(folders)])
-    con.execute("set enable_external_access = false")
-    con.execute("set lock_configuration = true")
-
-
 def prepare(
-    con: duckdb.DuckDBPyConnection, source: Source, settings: Settings, as_of: date, progress: Progress | None = None
+    con: Engine, source: Source, settings: Settings, as_of: date, progress: Progress | None = None
 ) -> tuple[ModelRunner, validation.DataQuality]:
     """Load, stage and check the source: everything that does not depend on the period."""
     _create_run_settings(con, settings, as_of)  # first: the input views read the report time zone from it
-    load_source(con, source, settings.segment_by)
-    # Row order mattered only while reading files (CSV row numbers); the models never rely on it, and
-    # DuckDB materialises faster and leaner without keeping it.
-    con.execute("set preserve_insertion_order = false")
-    _lock_down(con, source)
+    con.load(source, settings.segment_by)
+    con.lock_down(source)
     runner = ModelRunner(con)
     runner.run(available=set(INPUT_TABLES - PERIOD_TABLES), progress=progress)
     validation.check_structure(con, source)
@@ -223,16 +137,16 @@ class Check:
     currency: str | None = None
 
 
-def check(source: Source, settings: Settings, *, as_of: date | None = None) -> Check:
+def check(source: Source, settings: Settings, *, as_of: date | None = None, engine: EngineChoice | None = None) -> Check:
     """Run every input check without computing metrics; raise DataError when the data is unusable."""
-    with connect() as con, _within_memory(con):
+    with connect(engine) as con, con.within_limits():
         _, quality = prepare(con, source, settings, as_of or date.today())
         validation.check_tolerance(quality, source, settings.max_excluded)
         currency = validation.reporting_currency(quality, source, settings.currency)
         return Check(source, quality, _data_through(con, source), currency)
 
 
-def _data_through(con: duckdb.DuckDBPyConnection, source: Source) -> date:
+def _data_through(con: Engine, source: Source) -> date:
     data_through = con.execute("select max(order_date) from int_orders").fetchone()[0]
     if data_through is None:
         raise DataError(f"{source.tables['orders'].location}: no usable orders (all are cancelled or excluded); check the orders table")
@@ -248,15 +162,16 @@ def compute(
     today: date | None = None,
     require_fresh_days: int | None = None,
     progress: Progress | None = None,
+    engine: EngineChoice | None = None,
 ) -> Result:
     """Run the whole metric engine and return the metrics document with what produced it."""
     as_of = as_of or today or date.today()
-    with connect() as con, _within_memory(con):
+    with connect(engine) as con, con.within_limits():
         return _compute(con, source, period_text, settings, as_of, require_fresh_days, progress)
 
 
 def _compute(
-    con: duckdb.DuckDBPyConnection,
+    con: Engine,
     source: Source,
     period_text: str,
     settings: Settings,
@@ -328,4 +243,5 @@ def _compute(
         raise ScorecardError("internal check failed, no output written: " + "; ".join(broken[:3]) + " (please report this)")
     if settings.redact:  # before anything leaves the engine: every output is built from this document
         document = metrics.redact(document)
-    return Result(document, period, data_through, source, settings, quality, timings | {"model_" + k: v for k, v in runner.timings.items()})
+    timings |= {"model_" + k: v for k, v in runner.timings.items()}
+    return Result(document, period, data_through, source, settings, quality, timings, con.describe())

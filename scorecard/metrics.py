@@ -13,8 +13,6 @@ from collections import defaultdict
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-import duckdb
-
 from . import narrative, outlook
 
 SCHEMA_VERSION = 1
@@ -45,7 +43,8 @@ def _rate(value) -> float | None:
     return float(value)
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict]:
+def _rows(con, sql: str) -> list[dict]:
+    """The rows of a query on the engine's connection (scorecard.engines.Engine), as dicts."""
     cursor = con.execute(sql)
     names = [column[0] for column in cursor.description]
     return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]

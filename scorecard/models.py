@@ -2,7 +2,8 @@
 
 The run order is derived from the files themselves: a model depends on every other model (or input
 table) whose name appears in its SQL. Macros in `sql/macros/` are created first. Parameters never reach
-SQL as text: the caller provides them as the tables `run_settings` and `run_periods`.
+SQL as text: the caller provides them as the tables `run_settings` and `run_periods`. The models run
+on whichever engine the runner is given (scorecard/engines/), always from the same files.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
 
-import duckdb
-
+from .engines import Engine
 from .resources import resource_path
 
 _COMMENT = re.compile(r"--[^\n]*")
@@ -40,6 +40,11 @@ class Model:
     depends_on: frozenset[str]
     materialized: str  # "table" or "view"
     requires: str | None  # a feature the model only runs with, e.g. "profitability"
+
+    @property
+    def body(self) -> str:
+        """The select statement, without comments or a closing semicolon."""
+        return _strip_comments(self.sql).strip().rstrip(";")
 
 
 def _strip_comments(sql: str) -> str:
@@ -66,7 +71,7 @@ def run_order(models: dict[str, Model]) -> list[str]:
 class ModelRunner:
     """Runs models in dependency order, as far as the tables present allow."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, folder: Path | None = None, inputs: frozenset[str] = INPUT_TABLES):
+    def __init__(self, con: Engine, folder: Path | None = None, inputs: frozenset[str] = INPUT_TABLES):
         self.con = con
         folder = folder or resource_path("sql")
         self.models = discover(folder, inputs)
@@ -74,14 +79,14 @@ class ModelRunner:
         self.done: set[str] = set()
         self.timings: dict[str, float] = {}
         for path in sorted((folder / "macros").glob("*.sql")):
-            con.execute(path.read_text())
+            con.create_macros(path.read_text())
 
     def release(self, prefixes: tuple[str, ...]) -> None:
         """Drop the models whose names start with `prefixes` (e.g. staging once everything downstream
         of it is built), so memory holds only what later models read."""
         for name in reversed(self.order):
             if name in self.done and name.startswith(prefixes):
-                self.con.execute(f"drop {self.models[name].materialized} if exists {name}")
+                self.con.drop(name, self.models[name].materialized)
 
     def run(self, available: set[str], progress: Progress | None = None, features: frozenset[str] = frozenset()) -> list[str]:
         """Run every model not yet run whose inputs all exist and whose required feature (if any) is
@@ -94,8 +99,7 @@ class ModelRunner:
             if model.requires and model.requires not in features:
                 continue
             started = time.perf_counter()
-            body = _strip_comments(model.sql).strip().rstrip(";")
-            self.con.execute(f"create or replace {model.materialized} {name} as {body}")
+            self.con.run_model(name, model.body, model.materialized)
             self.timings[name] = time.perf_counter() - started
             self.done.add(name)
             ran.append(name)

@@ -7,8 +7,6 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import ROUND_HALF_UP, Decimal
 
-import duckdb
-
 CENT = Decimal("0.01")
 
 
@@ -24,7 +22,7 @@ def _fraction(value) -> float | None:
     return None if value is None else round(float(value), 6)
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> dict[str, list[dict]]:
+def _rows(con, sql: str) -> dict[str, list[dict]]:
     cursor = con.execute(sql)
     names = [column[0] for column in cursor.description]
     grouped = defaultdict(list)
@@ -57,7 +55,7 @@ def _cohorts(cells: list[dict]) -> list[dict]:
     return cohorts
 
 
-def sections(con: duckdb.DuckDBPyConnection, risk_models: dict, settings, *, has_closed_reason: bool) -> dict[str, dict]:
+def sections(con, risk_models: dict, settings, *, has_closed_reason: bool) -> dict[str, dict]:
     """By scorecard key: {"cohorts", "at_risk", "loss_reasons"}."""
     cohort_cells = _rows(con, "select * from mart_cohorts order by scorecard, cohort_index, periods_since")
     summaries = {rows[0]["scorecard"]: rows[0] for rows in _rows(con, "select * from mart_at_risk").values()}

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import duckdb
 import numpy as np
 
 from . import bgnbd
@@ -41,8 +40,10 @@ class RiskModel:
         }
 
 
-def fit_models(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[str, RiskModel]:
-    """Fit the model at the period's end and start; create run_risk_models with the fits that converged."""
+def fit_models(con, start: date, end: date) -> dict[str, RiskModel]:
+    """Fit the model at the period's end and start; create run_risk_models with the fits that converged.
+    `con` is the run's engine (scorecard.engines.Engine): the histories come back as query results and the
+    parameters go in as a table made from data, whatever engine runs the models."""
     # In a fixed order: the sums in the fit, and the fixed-seed sample of large data, must not depend on the
     # order a parallel group-by happens to return rows in, or the same inputs could give other digits.
     histories = con.execute("select fit, x, t_x, t, customers from int_purchase_history_counts order by fit, x, t_x, t").fetchnumpy()
@@ -55,8 +56,8 @@ def fit_models(con: duckdb.DuckDBPyConnection, start: date, end: date) -> dict[s
             as_of,
             bgnbd.fit(bgnbd.Histories.of(histories["x"][rows], histories["t_x"][rows], histories["t"][rows], histories["customers"][rows])),
         )
-    con.execute("create or replace table run_risk_models (fit varchar, r double, alpha double, a double, b double)")
     fitted = [(name, *model.result.parameters.as_array().tolist()) for name, model in models.items() if model.result.parameters]
-    if fitted:
-        con.executemany("insert into run_risk_models values (?, ?, ?, ?, ?)", fitted)
+    con.create_table(
+        "run_risk_models", [("fit", "varchar"), ("r", "double"), ("alpha", "double"), ("a", "double"), ("b", "double")], fitted
+    )
     return models

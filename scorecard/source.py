@@ -70,7 +70,8 @@ class InputTable:
 
 @dataclass
 class Source:
-    """Where the data comes from, the loader that reads it, and what was found there."""
+    """Where the data comes from, the loader that reads it, and what was found there. A URL that no
+    loader claims (s3a://…, hdfs://…) has no loader: only an engine that reads URLs itself (Spark) can read it."""
 
     location: Path | str  # a folder or file; for a database, its URL without the password (safe to print)
     is_sample: bool
@@ -134,10 +135,10 @@ def resolve_source(data: str | os.PathLike | None, table_names: dict[str, str] |
             if source is not None:
                 source.loader = loader
                 return source
-        scheme = str(data).strip().split("://", 1)[0]
-        raise UsageError(
-            f"no loader reads {scheme}:// sources ({without_password(str(data))}); use a postgresql:// URL, a folder or a DuckDB file"
-        )
+        if table_names:
+            raise UsageError("[data.tables] names tables in a database; it applies only when the data source is a postgresql:// URL")
+        # A folder in a lake (s3a://, hdfs://…): read by the Spark engine; the DuckDB engine refuses it (load_source).
+        return Source(location=without_password(str(data).strip()), is_sample=False)
     if table_names:
         raise UsageError("[data.tables] names tables in a database; it applies only when the data source is a postgresql:// URL")
     if data is None:
@@ -169,6 +170,12 @@ def sql_string(text: str) -> str:
 
 def load_source(con: duckdb.DuckDBPyConnection, source: Source, segment_by: str) -> None:
     """Read every input table into `raw_<table>`; stop on anything structurally missing."""
+    if source.loader is None:
+        scheme = str(source.location).split("://", 1)[0]
+        raise UsageError(
+            f"no loader reads {scheme}:// sources ({source.location}); use a postgresql:// URL, a folder or a DuckDB file "
+            "(a folder at a URL like s3a:// or hdfs:// is read only by the Spark engine, --engine spark)"
+        )
     source.loader.load(con, source)
     problems = []
     for table in TABLES:
@@ -230,6 +237,20 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
             con.execute(f"alter table src_{table.name} rename column {quote_identifier(column)} to {quote_identifier(renamed[column])}")
     table.columns = columns
     table.rows = con.execute(f"select count(*) from src_{table.name}").fetchone()[0]
+    selected, problems = standard_columns(table, types, segment_by, renamed)
+    if problems:
+        return problems
+    con.execute(f"create view raw_{table.name} as select {row_number} as _row, {', '.join(selected)} from src_{table.name}")
+    return []
+
+
+def standard_columns(
+    table: InputTable, types: dict[str, str], segment_by: str, renamed: dict[str, str] | None = None
+) -> tuple[list[str], list[str]]:
+    """The select list of raw_<table> (DuckDB SQL) over a table with `table.columns` of `types` (DuckDB
+    type names), or the problems that stop the run (missing required columns). `renamed`: columns moved
+    aside under another name. An unknown segment column is a usage error."""
+    columns, renamed = table.columns, renamed or {}
     problems = []
     for column in REQUIRED_COLUMNS[table.name]:
         if column not in columns:
@@ -256,10 +277,7 @@ def _standardise(con: duckdb.DuckDBPyConnection, table: InputTable, segment_by: 
             raise UsageError(
                 f"{table.location}: --segment-by column {excerpt(segment_by)} does not exist; choose one of: {choices or '(no other columns)'}"
             )
-    if problems:
-        return problems
-    con.execute(f"create view raw_{table.name} as select {row_number} as _row, {', '.join(selected)} from src_{table.name}")
-    return []
+    return selected, problems
 
 
 def capped_text(column: str, source_type: str | None) -> str:
@@ -272,6 +290,11 @@ def capped_text(column: str, source_type: str | None) -> str:
 
 
 def _create_empty(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    con.execute(f"create view raw_{table} as {empty_table(table)}")
+
+
+def empty_table(table: str) -> str:
+    """A select (DuckDB SQL) of no rows shaped like raw_<table>, for an optional table that is absent."""
     columns = ["0::bigint as _row"] + [f"null::varchar as {c}" for c in REQUIRED_COLUMNS[table] + OPTIONAL_COLUMNS[table]]
     columns += [f"null::{_TARGET_TYPE[kind]} as {c}_value" for (name, c), kind in TYPED_COLUMNS.items() if name == table]
-    con.execute(f"create view raw_{table} as select {', '.join(columns)} where false")
+    return f"select {', '.join(columns)} where false"

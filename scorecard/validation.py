@@ -12,8 +12,7 @@ import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import duckdb
-
+from .engines import Engine
 from .errors import DataError, excerpt, listing
 from .formatting import is_currency_code, plural, plural_phrase
 from .source import MAX_TEXT, Source
@@ -74,7 +73,7 @@ def _location(source: Source, table: str) -> str:
     return source.tables[table].location
 
 
-def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
+def check_structure(con: Engine, source: Source) -> None:
     """Raise DataError listing every structural problem; return quietly when there is none."""
     problems: list[str] = []
     present = set(source.tables)
@@ -93,8 +92,12 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
         values = (
             dict(
                 con.execute(
-                    f"select _row, cast({column} as varchar) from raw_{table} where _row in (select unnest(?))",
-                    [bad_rows[:SHOWN_ROWS]],
+                    f"""
+                    with shown as (
+                        select _row from stg_{table} where {column}_given and {column} is null order by _row limit {SHOWN_ROWS}
+                    )
+                    select raw._row, cast(raw.{column} as varchar) from raw_{table} as raw join shown on shown._row = raw._row
+                    """
                 ).fetchall()
             )
             if bad_rows
@@ -147,12 +150,22 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
             ).fetchall()
         ]
         if duplicated:
+            # The first few duplicated values (by the row they first appear in), each with its rows.
             rows = con.execute(
-                f"select {column}, list(_row order by _row) from stg_{table} where {column} in (select unnest(?)) "
-                "group by all order by min(_row)",
-                [duplicated[:SHOWN_ROWS]],
+                f"""
+                with duplicated as (
+                    select {column} as key, min(_row) as first_row from stg_{table}
+                    where {column} is not null group by {column} having count(*) > 1
+                ),
+                shown as (select key, first_row from duplicated order by first_row limit {SHOWN_ROWS})
+                select shown.key, staged._row from stg_{table} as staged join shown on shown.key = staged.{column}
+                order by shown.first_row, staged._row
+                """
             ).fetchall()
-            shown = "; ".join(f"{excerpt(key)} in rows {', '.join(map(str, keys_rows[:5]))}" for key, keys_rows in rows)
+            rows_of: dict[str, list[int]] = {}
+            for key, row in rows:
+                rows_of.setdefault(key, []).append(row)
+            shown = "; ".join(f"{excerpt(key)} in rows {', '.join(map(str, keys_rows[:5]))}" for key, keys_rows in rows_of.items())
             problems.append(
                 f"{_location(source, table)}, column {column}: {plural(len(duplicated), 'value')} "
                 f"{'appears' if len(duplicated) == 1 else 'appear'} more than once ({shown}); "
@@ -176,7 +189,7 @@ def check_structure(con: duckdb.DuckDBPyConnection, source: Source) -> None:
         raise DataError(problems)
 
 
-def summarise(con: duckdb.DuckDBPyConnection, source: Source) -> DataQuality:
+def summarise(con: Engine, source: Source) -> DataQuality:
     quality = DataQuality()
     for table in ("customers", "orders", "referrals", "costs"):
         if table in source.tables:

@@ -9,7 +9,7 @@
 with settings as (select * from run_settings),
 
 reported as (
-    select start_date, end_date, end_date - start_date as horizon_days
+    select start_date, end_date, date_diff('day', start_date, end_date) as horizon_days
     from run_periods
     where period_index = (select max(period_index) from run_periods)
 ),
@@ -28,7 +28,7 @@ members as (
         periods.run_rate_start,
         periods.run_rate_end,
         periods.purchases_in_period = 0 as quiet,
-        histories.*
+        histories.* exclude (customer_key)
     from int_customer_periods as periods
     join int_purchase_histories as histories on histories.customer_key = periods.customer_key
     join int_customer_profiles as profiles on profiles.customer_key = periods.customer_key
@@ -111,7 +111,8 @@ select
     quiet.p_alive_end,
     quiet.p_quiet_end,
     coalesce(quiet.p_quiet_end >= settings.risk_threshold, false) as flagged_end,
-    round(quiet.run_rate_end * quiet.p_quiet_end, 2)::decimal(38, 2) as value_at_risk,
+    -- round(x, 2) as round(x · 100) / 100: what DuckDB computes for a double, spelled so that Spark computes it too
+    (round(quiet.run_rate_end * quiet.p_quiet_end * 100) / 100)::decimal(38, 2) as value_at_risk,
     quiet.p_alive_start,
     quiet.p_quiet_start,
     coalesce(quiet.p_quiet_start >= settings.risk_threshold, false) as flagged_start

@@ -33,11 +33,11 @@ per_customer as (
 select
     per_customer.customer_key,
     per_customer.days_before_end - 1 as x_end,
-    per_customer.last_before_end - per_customer.first_purchase as t_x_end,
-    reported.end_date - per_customer.first_purchase as t_end,
+    date_diff('day', per_customer.first_purchase, per_customer.last_before_end) as t_x_end,
+    date_diff('day', per_customer.first_purchase, reported.end_date) as t_end,
     per_customer.last_before_end as last_purchase_end,
     nullif(per_customer.days_before_start, 0) - 1 as x_start,
-    per_customer.last_before_start - per_customer.first_purchase as t_x_start,
-    case when per_customer.days_before_start > 0 then reported.start_date - per_customer.first_purchase end as t_start
+    date_diff('day', per_customer.first_purchase, per_customer.last_before_start) as t_x_start,
+    case when per_customer.days_before_start > 0 then date_diff('day', per_customer.first_purchase, reported.start_date) end as t_start
 from per_customer
 cross join reported

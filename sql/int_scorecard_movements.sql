@@ -31,10 +31,12 @@ select
         when tiered.active_end then tiered.tier_end
         when tiered.active_start then 'lost'
     end as to_state,
+    -- The change is compared exactly at the threshold product's own type: with mixed decimal types whose
+    -- common type needs more than 38 digits, some engines (Spark) would round the product to cents.
     case
         when tiered.status <> 'retained' then null
-        when tiered.run_rate_change > settings.change_threshold * tiered.run_rate_start then 'grew'
-        when tiered.run_rate_change < -settings.change_threshold * tiered.run_rate_start then 'declined'
+        when tiered.run_rate_change::decimal(38, 8) > settings.change_threshold * tiered.run_rate_start then 'grew'
+        when tiered.run_rate_change::decimal(38, 8) < -settings.change_threshold * tiered.run_rate_start then 'declined'
         else 'stable'
     end as engagement,
     tiered.status = 'retained' and tiered.purchases_before_end < tiered.purchases_before_start

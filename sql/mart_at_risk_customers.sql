@@ -21,7 +21,7 @@ purchase_days as (
 gaps as (
     select
         customer_key,
-        order_date - lag(order_date) over (partition by customer_key order by order_date) as gap_days
+        date_diff('day', lag(order_date) over (partition by customer_key order by order_date), order_date) as gap_days
     from purchase_days
 ),
 

@@ -11,7 +11,7 @@ select
     span.data_from,
     reported.start_date - settings.window_days as needed_from,
     span.data_from > reported.start_date - settings.window_days as short,
-    reported.start_date - span.data_from as max_window_days,
+    date_diff('day', span.data_from, reported.start_date) as max_window_days,
     span.data_from + settings.window_days as full_history_from
 from int_data_span as span
 cross join reported

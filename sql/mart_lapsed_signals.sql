@@ -22,7 +22,8 @@ declining_before as (
     where periods.period_index = (select max(period_index) - 1 from run_periods)
         and periods.status = 'retained'
         and (
-            periods.run_rate_change < -settings.change_threshold * periods.run_rate_start
+            -- compared at the threshold product's own type, as in int_scorecard_movements (exact on every engine)
+            periods.run_rate_change::decimal(38, 8) < -settings.change_threshold * periods.run_rate_start
             or periods.purchases_before_end < periods.purchases_before_start
         )
 ),

@@ -801,10 +801,11 @@ def test_running_out_of_disk_for_spilling_is_one_line_naming_the_folder(tmp_path
 
 def test_the_default_memory_limit_is_half_of_what_duckdb_sees_and_at_most_8_gib(monkeypatch):
     from scorecard import engine
+    from scorecard.engines import duckdb as duckdb_engine
 
     monkeypatch.delenv("SCORECARD_MEMORY_LIMIT", raising=False)
     with engine.connect() as con:
-        limit = engine._bytes(con.execute("select current_setting('memory_limit')").fetchall()[0][0])
+        limit = duckdb_engine._bytes(con.execute("select current_setting('memory_limit')").fetchall()[0][0])
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     assert limit <= 8 * 2**30 and limit <= total * 0.5 + 2**20
 

@@ -50,7 +50,8 @@ def _find_file(folder: Path, table: str) -> Path | None:
     return found[0] if found else None
 
 
-def _csv_header(path: Path) -> list[str]:
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file, or a DataError saying why it is not a comma-separated UTF-8 CSV."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             header = next(csv.reader(handle), None)
@@ -58,20 +59,24 @@ def _csv_header(path: Path) -> list[str]:
         raise DataError(f"{path}: not a UTF-8 text CSV file; export it as CSV (UTF-8) with a header line") from None
     except csv.Error:  # e.g. a header field longer than the csv module's limit (128 KB)
         raise DataError(f"{path}: the header line cannot be read (a column name is longer than 128 KB?); fix the header line") from None
+    return checked_header(str(path), header)
+
+
+def checked_header(location: str, header: list[str] | None) -> list[str]:
     if not header or not any(column.strip() for column in header):
-        raise DataError(f"{path}: the file is empty; it needs a header line naming the columns")
+        raise DataError(f"{location}: the file is empty; it needs a header line naming the columns")
     if len(header) == 1:
         for separator, name in ((";", "';'"), ("\t", "tabs"), ("|", "'|'")):
             if separator in header[0]:
-                raise DataError(f"{path}: the columns are separated by {name}, not commas; export it as a comma-separated CSV")
+                raise DataError(f"{location}: the columns are separated by {name}, not commas; export it as a comma-separated CSV")
+    if len(set(header)) != len(header):
+        duplicated = sorted({column for column in header if header.count(column) > 1})
+        raise DataError(f"{location}: column {excerpt(duplicated[0])} appears twice in the header; give each column one name")
     return header
 
 
 def _load_csv(con: duckdb.DuckDBPyConnection, table: str, path: Path) -> None:
-    header = _csv_header(path)
-    if len(set(header)) != len(header):
-        duplicated = sorted({column for column in header if header.count(column) > 1})
-        raise DataError(f"{path}: column {excerpt(duplicated[0])} appears twice in the header; give each column one name")
+    header = csv_header(path)
     # We own the contract, so nothing is sniffed: delimiter, quoting, header and types are explicit and
     # every column is read as text, to be typed (with row-level error messages) by the staging models.
     columns = {name: "VARCHAR" for name in header}

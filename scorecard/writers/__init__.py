@@ -51,6 +51,7 @@ class BuildContext:
     progress: Callable[[str, int, int, str], None] | None = None
     fingerprint: str = ""
     metrics_seconds: float = 0.0
+    engine: dict[str, str] = field(default_factory=dict)  # which engine computed the figures (name, version, where)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per written file
     chart_svgs: dict[str | None, dict[str, str]] = field(default_factory=dict)  # per segment, made once, used by PDF and HTML
     outlines: dict[str | None, dict] = field(default_factory=dict)  # per segment: the scorecard PDF's pages and sections

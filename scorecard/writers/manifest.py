@@ -61,6 +61,7 @@ class Manifest:
             ],
             "settings": document["settings"],
             "versions": versions(),
+            "engine": context.engine,
             "fingerprint": context.fingerprint,
             "files": [
                 {"name": name, "sha256": outputs.sha256_file(staging / name), "bytes": (staging / name).stat().st_size} for name in files
