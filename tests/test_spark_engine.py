@@ -144,12 +144,19 @@ def test_broken_inputs_stop_with_duckdbs_message(spark_ready, case):
         for engine_args in ([], ["--engine", "spark", "--spark-master", SPARK.spark_master])
     ]
     duckdb_result, spark_result = results
-    assert spark_result.exit_code == duckdb_result.exit_code == case["exit_code"], spark_result.output
-    assert case["message"] in spark_result.output
-    assert all(line.startswith("Error: ") for line in spark_result.output.strip().splitlines()), spark_result.output
+    spark_output = spark_result.output
+    for java, written in JAVA_DOUBLE_SPELLING.items():  # the same value, echoed as the JVM writes a double
+        spark_output = spark_output.replace(f"('{java}')", f"('{written}')")
+    assert spark_result.exit_code == duckdb_result.exit_code == case["exit_code"], spark_output
+    assert case["message"] in spark_output
+    assert all(line.startswith("Error: ") for line in spark_output.strip().splitlines()), spark_output
     if case["case"] not in SPARK_OWN_CSV_MESSAGES:
-        assert spark_result.output == duckdb_result.output
+        assert spark_output == duckdb_result.output
 
+
+# A Parquet DOUBLE amount that is not a finite number below 10^16 is refused on both engines, naming the same
+# file, column and row; the value is echoed as each engine writes a double.
+JAVA_DOUBLE_SPELLING = {"NaN": "nan", "Infinity": "inf", "1.0E17": "1e+17"}
 
 # CSV files that no CSV reader accepts: Spark's reader says why in its own words (the file, and that it is
 # not a comma-separated CSV file, are the same).
@@ -169,10 +176,9 @@ def test_duplicates_and_bad_values_are_named_by_row_in_part_files(spark_ready, t
     (parts / "part-1.csv").write_text("\n".join([rows[0], rows[2], rows[1].replace("2025-08-01", "someday")]) + "\n")
     with pytest.raises(DataError) as raised:
         engine.check(resolve_source(folder), Settings(), as_of=TODAY, engine=SPARK)
-    assert "column order_id: 1 value(s) appear more than once ('o1' in rows 1, 3)" in str(raised.value)
-    assert "column order_date: 1 value(s) cannot be read as a date or ISO timestamp (YYYY-MM-DD[THH:MM:SS]): row 3 ('someday')" in str(
-        raised.value
-    )
+    assert "column order_id: 1 value appears more than once ('o1' in rows 1, 3)" in str(raised.value)
+    message = str(raised.value)
+    assert "column order_date: 1 value cannot be read as a date or ISO timestamp" in message and "row 3 ('someday')" in message
 
 
 @pytest.mark.slow
@@ -274,16 +280,33 @@ def connect_server(spark_ready, tmp_path):
         log.close()
 
 
+# Run in its own process: once a process has made a Spark Connect session, PySpark builds only Connect
+# sessions in it (the command line runs one engine per process; the other tests share a local one).
+CONNECT_RUN = """
+import json, sys
+from datetime import date
+from decimal import Decimal
+from scorecard import engine, metrics
+from scorecard.engines import EngineChoice
+from scorecard.settings import Settings
+from scorecard.source import resolve_source
+result = engine.compute(resolve_source(sys.argv[1]), "2025-Q3", Settings(max_excluded=Decimal("0.5")),
+                        as_of=date.fromisoformat(sys.argv[2]), engine=EngineChoice("spark", sys.argv[3]))
+print(json.dumps({"document": metrics.to_json(result.document), "master": result.engine["master"]}))
+"""
+
+
 @pytest.mark.slow
 def test_spark_connect_gives_the_same_figures(connect_server):
     case = CORPUS / "33-referral-to-unknown-customer-excluded-with-tolerance"
-    settings = {"max_excluded": Decimal("0.5")}
-    expected = engine.compute(resolve_source(case), "2025-Q3", Settings(**settings), as_of=TODAY).document
-    result = engine.compute(
-        resolve_source(case), "2025-Q3", Settings(**settings), as_of=TODAY, engine=EngineChoice("spark", connect_server)
+    expected = engine.compute(resolve_source(case), "2025-Q3", Settings(max_excluded=Decimal("0.5")), as_of=TODAY).document
+    run = subprocess.run(
+        [sys.executable, "-c", CONNECT_RUN, str(case), TODAY.isoformat(), connect_server], capture_output=True, text=True, timeout=600
     )
-    assert metrics.to_json(result.document) == metrics.to_json(expected)
-    assert result.engine["master"] == connect_server
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert result["document"] == metrics.to_json(expected)
+    assert result["master"] == connect_server
 
 
 # --- the command line -----------------------------------------------------------------------------
