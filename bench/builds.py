@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import HERE, SCORECARD, dataset, machine, measure, orders_in
+from run import HERE, SCORECARD, add_folder_arguments, chosen, dataset, machine, measure, orders_in
 
 ROWS = {
     "sample": ("bundled sample", None),
@@ -104,14 +104,10 @@ def write(results: list[dict], repeat: int, out: Path, measured: str | None = No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", default=",".join(ROWS), help="comma-separated: " + ", ".join(ROWS))
-    parser.add_argument("--data", type=Path, default=HERE / "data", help="where generated data is cached")
-    parser.add_argument("--out", type=Path, default=HERE / "results", help="where results are written")
+    add_folder_arguments(parser)
     parser.add_argument("--repeat", type=int, default=3, help="runs per build; the fastest is kept")
     args = parser.parse_args()
-    rows = [row.strip().lower() for row in args.rows.split(",") if row.strip()]
-    unknown = [row for row in rows if row not in ROWS]
-    if unknown:
-        raise SystemExit(f"unknown row {unknown[0]!r}; choose from {', '.join(ROWS)}")
+    rows = chosen(args.rows, ROWS, "row")
     write(run(rows, args.data, args.repeat), args.repeat, args.out)
 
 

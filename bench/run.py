@@ -298,11 +298,25 @@ def plot(rows: list[dict], target: Path) -> None:
     target.write_bytes(vl_convert.vegalite_to_png(spec, scale=2, allowed_base_urls=[]))
 
 
+def chosen(text: str, allowed, what: str) -> list[str]:
+    """The comma-separated names in `text` (lower case), all of them among `allowed`, else a usage error."""
+    names = [name.strip().lower() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise SystemExit(f"unknown {what} {unknown[0]!r}; choose from {', '.join(allowed)}")
+    return names
+
+
+def add_folder_arguments(parser: argparse.ArgumentParser) -> None:
+    """--data and --out, as every benchmark script takes them."""
+    parser.add_argument("--data", type=Path, default=HERE / "data", help="where generated data is cached")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="where results are written")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated: " + ", ".join(SIZES))
-    parser.add_argument("--data", type=Path, default=HERE / "data", help="where generated data is cached")
-    parser.add_argument("--out", type=Path, default=HERE / "results", help="where results are written")
+    add_folder_arguments(parser)
     parser.add_argument("--repeat", type=int, default=1, help="runs per command; the fastest is kept")
     parser.add_argument("--plot-only", action="store_true", help="only redraw scaling.png from the results.json in --out")
     parser.add_argument(
@@ -312,10 +326,7 @@ def main() -> None:
     if args.plot_only:
         plot(json.loads((args.out / "results.json").read_text())["results"], args.out / "scaling.png")
         return
-    sizes = [size.strip().lower() for size in args.sizes.split(",") if size.strip()]
-    unknown = [size for size in sizes if size not in SIZES]
-    if unknown:
-        raise SystemExit(f"unknown size {unknown[0]!r}; choose from {', '.join(SIZES)}")
+    sizes = chosen(args.sizes, SIZES, "size")
     only = [token.strip().lower() for token in args.only.split(",") if token.strip()] or None
     write(run(sizes, args.data, args.repeat, only), args.out)
 

@@ -25,7 +25,7 @@ from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import HERE, SCORECARD, SIZES, dataset, orders_in
+from run import SCORECARD, SIZES, add_folder_arguments, chosen, dataset, orders_in
 
 ENGINES = {
     "DuckDB": [],
@@ -133,15 +133,11 @@ def write(rows: list[dict], out: Path, memory: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1m,10m", help="comma-separated: " + ", ".join(SIZES))
-    parser.add_argument("--data", type=Path, default=HERE / "data", help="where generated data is cached")
-    parser.add_argument("--out", type=Path, default=HERE / "results", help="where results are written")
+    add_folder_arguments(parser)
     parser.add_argument("--repeat", type=int, default=1, help="runs per command; the fastest is kept, all are listed")
     parser.add_argument("--memory", default="8GB", help="Spark driver memory in local mode (SCORECARD_MEMORY_LIMIT)")
     args = parser.parse_args()
-    sizes = [size.strip().lower() for size in args.sizes.split(",") if size.strip()]
-    unknown = [size for size in sizes if size not in SIZES]
-    if unknown:
-        raise SystemExit(f"unknown size {unknown[0]!r}; choose from {', '.join(SIZES)}")
+    sizes = chosen(args.sizes, SIZES, "size")
     write(run(sizes, args.data, args.repeat, args.memory), args.out, args.memory)
 
 

@@ -13,6 +13,7 @@ import xml.etree.ElementTree as ElementTree
 from decimal import Decimal
 
 import altair as alt
+import altair.utils.schemapi
 import vl_convert
 from markupsafe import Markup
 
@@ -27,6 +28,10 @@ LOSS_SOFT = "#E69F00"  # orange
 TOTAL = "#7F7F7F"
 INK = "#222222"
 GRID = "#E6E6E6"
+
+# Altair checks every channel and mark object against the Vega-Lite schema as it is made: a tenth of a
+# scorecard's chart time, guarding nothing here (the specs are ours and fixed; `_spec` skips the same check).
+altair.utils.schemapi.disable_debug_mode()
 
 
 def _configured(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
