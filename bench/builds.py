@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import HERE, SCORECARD, add_folder_arguments, chosen, dataset, machine, measure, orders_in
+from run import SCORECARD, add_folder_arguments, chosen, commit, dataset, machine, measure, orders_in
 
 ROWS = {
     "sample": ("bundled sample", None),
@@ -37,14 +36,6 @@ ROWS = {
     "10m": ("10M orders (Parquet)", "10m"),
 }
 TARGETS = {"sample": 4.0, "100k": 5.0, "10m": 15.0}  # seconds of wall time on a quiet 2-core machine
-
-
-def commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True).stdout.strip()
-
-    head = git("rev-parse", "--short", "HEAD") or "unknown"
-    return head + ("+uncommitted" if git("status", "--porcelain", "--untracked-files=no") else "")
 
 
 def measure_build(data: Path | None, repeat: int) -> dict:

@@ -2,6 +2,7 @@
 
     python bench/spark.py                        # 1m and 10m; writes bench/results/spark.md and spark.json
     python bench/spark.py --sizes 1m --repeat 3  # a subset, best of three
+    python bench/spark.py --engines duckdb       # one engine: its rows are replaced, the others kept
 
 The data is bench/run.py's (generated once and cached under bench/data/): the same tables as CSV and as
 Parquet. Each command runs in its own process, as a user would run it, so Spark's times include starting
@@ -25,11 +26,11 @@ from importlib import metadata
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import SCORECARD, SIZES, add_folder_arguments, chosen, dataset, orders_in
+from run import SCORECARD, SIZES, add_folder_arguments, chosen, commit, dataset, orders_in
 
-ENGINES = {
-    "DuckDB": [],
-    "Spark local[2]": ["--engine", "spark", "--spark-master", "local[2]"],
+ENGINES = {  # --engines name → (label in the results, arguments)
+    "duckdb": ("DuckDB", []),
+    "spark": ("Spark local[2]", ["--engine", "spark", "--spark-master", "local[2]"]),
 }
 
 
@@ -73,11 +74,11 @@ def measure(command: list[str]) -> dict:
     return {"wall_s": round(wall, 2), "cpu_s": round(sum(cpu.values()), 2), "peak_rss_mib": round(peak / 2**20)}
 
 
-def run(sizes: list[str], data_root: Path, repeat: int, memory: str) -> list[dict]:
+def run(sizes: list[str], engines: list[str], data_root: Path, repeat: int, memory: str) -> list[dict]:
     rows = []
     for label in sizes:
         folders = {"Parquet": dataset(label, "parquet", data_root), "CSV": dataset(label, "csv", data_root)}
-        for engine, engine_args in ENGINES.items():
+        for engine, engine_args in (ENGINES[name] for name in engines):
             if engine_args:  # Spark's driver memory; DuckDB keeps its default limit
                 os.environ["SCORECARD_MEMORY_LIMIT"] = memory
             else:
@@ -88,7 +89,8 @@ def run(sizes: list[str], data_root: Path, repeat: int, memory: str) -> list[dic
                 best = min(results, key=lambda result: result["wall_s"])
                 walls = sorted(result["wall_s"] for result in results)
                 row = {"size": label, "orders": orders_in(folders["Parquet"]), "customers": SIZES[label], "engine": engine,
-                       "input": file_format, **best, "wall_runs_s": walls}  # fmt: skip
+                       "input": file_format, **best, "wall_runs_s": walls, "load_avg": round(os.getloadavg()[0], 1),
+                       "commit": commit()}  # fmt: skip
                 print(f"{label:>4} {engine:<15} {file_format:<8} {best['wall_s']:8.2f} s wall {best['cpu_s']:8.2f} s CPU "
                       f"{best['peak_rss_mib']:6} MiB   runs: {walls}", flush=True)  # fmt: skip
                 rows.append(row)
@@ -96,7 +98,13 @@ def run(sizes: list[str], data_root: Path, repeat: int, memory: str) -> list[dic
 
 
 def write(rows: list[dict], out: Path, memory: str) -> None:
+    """Merge `rows` into out/spark.json (replacing rows of the same size, engine and input), then write spark.md."""
     out.mkdir(parents=True, exist_ok=True)
+    measured = {(row["size"], row["engine"], row["input"]) for row in rows}
+    if (out / "spark.json").exists():
+        kept = json.loads((out / "spark.json").read_text())["results"]
+        rows = [row for row in kept if (row["size"], row["engine"], row["input"]) not in measured] + rows
+    rows.sort(key=lambda row: (list(SIZES).index(row["size"]), row["engine"], row["input"] != "Parquet"))
     versions = {name: metadata.version(name) for name in ("scorecard", "duckdb", "pyspark", "sqlglot")}
     memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     document = {
@@ -118,13 +126,16 @@ def write(rows: list[dict], out: Path, memory: str) -> None:
         "`scorecard metrics --period Q3 --format json`, one process per run (Spark's include starting its JVM); best of the runs. "
         "CPU and peak RSS cover the process tree (sampled every 0.2 s, so CPU misses up to 0.2 s per process).",
         "",
-        "| data | orders | customers | engine | input | wall (s) | CPU (s) | peak RSS (MiB) | all runs, wall (s) |",
-        "|---|---:|---:|---|---|---:|---:|---:|---|",
+        "Load: the machine's 1-minute load average as the run ended (2 cores: above 2, other work was competing).",
+        "",
+        "| data | orders | customers | engine | input | wall (s) | CPU (s) | peak RSS (MiB) | all runs, wall (s) | load | commit |",
+        "|---|---:|---:|---|---|---:|---:|---:|---|---:|---|",
     ]
     for row in rows:
         lines.append(
             f"| {row['size']} | {row['orders']:,} | {row['customers']:,} | {row['engine']} | {row['input']} | {row['wall_s']:.2f} | "
-            f"{row['cpu_s']:.2f} | {row['peak_rss_mib']:,} | {', '.join(f'{w:.1f}' for w in row['wall_runs_s'])} |"
+            f"{row['cpu_s']:.2f} | {row['peak_rss_mib']:,} | {', '.join(f'{w:.1f}' for w in row['wall_runs_s'])} | "
+            f"{row.get('load_avg', '')} | {row.get('commit', 'earlier run')} |"
         )
     (out / "spark.md").write_text("\n".join(lines) + "\n")
     print(f"wrote {out / 'spark.md'} and spark.json")
@@ -134,11 +145,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1m,10m", help="comma-separated: " + ", ".join(SIZES))
     add_folder_arguments(parser)
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated: " + ", ".join(ENGINES))
     parser.add_argument("--repeat", type=int, default=1, help="runs per command; the fastest is kept, all are listed")
     parser.add_argument("--memory", default="8GB", help="Spark driver memory in local mode (SCORECARD_MEMORY_LIMIT)")
     args = parser.parse_args()
     sizes = chosen(args.sizes, SIZES, "size")
-    write(run(sizes, args.data, args.repeat, args.memory), args.out, args.memory)
+    engines = chosen(args.engines, ENGINES, "engine")
+    write(run(sizes, engines, args.data, args.repeat, args.memory), args.out, args.memory)
 
 
 if __name__ == "__main__":
