@@ -81,7 +81,7 @@ def dataset(label: str, file_format: str, root: Path) -> Path:
         print(f"generating {label} orders ({customers:,} customers) as {file_format}…", flush=True)
         result = measure(SCORECARD + ["sample", "--out", str(folder), "--customers", str(customers), "--segments", "12",
                                       "--format", file_format, "--no-costs"])  # fmt: skip
-        marker.write_text(json.dumps(result))
+        marker.write_text(json.dumps(result | {"commit": commit()}))
     return folder
 
 

@@ -29,6 +29,9 @@ SAMPLE_MARKER = ".scorecard-sample"
 # Above this many customers, orders (and costs) are made in chunks of order dates, one chunk per this many
 # customers (~10 orders each), so memory stays that of one chunk: 10M customers fit in a few GB.
 CHUNK_CUSTOMERS = 1_000_000
+# One chunk's tables take ~1–2 GB; DuckDB spills what goes beyond this, so even 10M customers stay far under
+# 8 GB of memory (SCORECARD_MEMORY_LIMIT, when set, decides instead).
+MEMORY_LIMIT = 3 * 2**30
 
 # output table → (generator model, columns written, sort order)
 OUTPUTS = {
@@ -98,6 +101,7 @@ def _date_chunks(start: date, end: date, chunks: int) -> list[tuple[date, date]]
 
 def _generate(out, customers, seed, segments, start, end, file_format, costs, chunk_customers=None) -> dict[str, int]:
     con = connect()
+    con.cap_memory(MEMORY_LIMIT)
     chunks = _date_chunks(start, end, -(-customers // (chunk_customers or CHUNK_CUSTOMERS)))
     con.execute(
         "create table sample_settings as select ?::bigint as seed, ?::bigint as customers, ?::integer as segments, "

@@ -96,6 +96,14 @@ class DuckDBEngine:
                 "e.g. SCORECARD_MEMORY_LIMIT=16GB, or use fewer threads (SCORECARD_THREADS=1)"
             ) from None
 
+    def cap_memory(self, limit: int) -> None:
+        """Lower DuckDB's memory limit to at most `limit` bytes, unless SCORECARD_MEMORY_LIMIT chose one."""
+        if os.environ.get("SCORECARD_MEMORY_LIMIT"):
+            return
+        current = _bytes(self._memory_limit())
+        if current is None or current > limit:
+            self.con.execute("set memory_limit = ?", [f"{limit // 2**20}MiB"])
+
     def _memory_limit(self) -> str:
         try:
             return self.con.execute("select current_setting('memory_limit')").fetchall()[0][0]
