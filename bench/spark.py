@@ -126,7 +126,8 @@ def write(rows: list[dict], out: Path, memory: str) -> None:
         "`scorecard metrics --period Q3 --format json`, one process per run (Spark's include starting its JVM); best of the runs. "
         "CPU and peak RSS cover the process tree (sampled every 0.2 s, so CPU misses up to 0.2 s per process).",
         "",
-        "Load: the machine's 1-minute load average as the run ended (2 cores: above 2, other work was competing).",
+        "Load: the machine's 1-minute load average as the run ended (2 cores: above 2, something was competing; Spark's own "
+        "JVM threads bring its runs to ~3 on an otherwise idle machine).",
         "",
         "| data | orders | customers | engine | input | wall (s) | CPU (s) | peak RSS (MiB) | all runs, wall (s) | load | commit |",
         "|---|---:|---:|---|---|---:|---:|---:|---|---:|---|",
