@@ -12,7 +12,7 @@ import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 
-from .engine import connect
+from .engines.duckdb import DuckDBEngine
 from .errors import OutputError, UsageError
 from .models import ModelRunner
 from .outputs import os_errors_explained
@@ -100,7 +100,7 @@ def _date_chunks(start: date, end: date, chunks: int) -> list[tuple[date, date]]
 
 
 def _generate(out, customers, seed, segments, start, end, file_format, costs, chunk_customers=None) -> dict[str, int]:
-    con = connect()
+    con = DuckDBEngine()  # DuckDB itself, not any engine: the generator's SQL writes the files
     con.cap_memory(MEMORY_LIMIT)
     chunks = _date_chunks(start, end, -(-customers // (chunk_customers or CHUNK_CUSTOMERS)))
     con.execute(

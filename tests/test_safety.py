@@ -812,21 +812,20 @@ def test_the_default_memory_limit_is_half_of_what_duckdb_sees_and_at_most_8_gib(
 
 def test_a_memory_cap_lowers_the_limit_but_never_raises_it_or_overrides_the_setting(monkeypatch):
     """The sample generator caps DuckDB's memory (it spills beyond); a limit the user set stays theirs."""
-    from scorecard import engine
     from scorecard.engines import duckdb as duckdb_engine
 
     def limit(con) -> int:
         return duckdb_engine._bytes(con.execute("select current_setting('memory_limit')").fetchall()[0][0])
 
     monkeypatch.delenv("SCORECARD_MEMORY_LIMIT", raising=False)
-    with engine.connect() as con:
+    with duckdb_engine.DuckDBEngine() as con:
         default = limit(con)
         con.cap_memory(default * 4)
         assert limit(con) == default
         con.cap_memory(256 * 2**20)
         assert limit(con) == 256 * 2**20
     monkeypatch.setenv("SCORECARD_MEMORY_LIMIT", "700MB")
-    with engine.connect() as con:
+    with duckdb_engine.DuckDBEngine() as con:
         con.cap_memory(256 * 2**20)
         assert abs(limit(con) - 700 * 10**6) < 2**20  # as DuckDB reports it: 667.5 MiB
 
