@@ -14,40 +14,52 @@ order_days as (
     join cohorts on days.order_date >= cohorts.start_date and days.order_date < cohorts.end_date
 ),
 
-activity as (
-    -- cohort customer × cohort period: what they bought in it (grouped on integers; segment and cohort joined after)
+member_orders as (
+    -- the orders of cohort customers in the cohort periods, with their segment, cohort and period
     select
-        orders.customer_key,
-        order_days.period_index,
-        sum(orders.amount) as revenue,
-        bool_or(orders.amount > 0) as bought
-    from int_orders as orders
-    join order_days on order_days.order_date = orders.order_date
-    semi join int_customer_cohorts as members on members.customer_key = orders.customer_key
-    group by orders.customer_key, order_days.period_index
-),
-
-member_activity as (
-    select
+        members.customer_key,
         members.segment,
         members.cohort_index,
-        activity.period_index - members.cohort_index as periods_since,
-        activity.revenue,
-        activity.bought
-    from activity
-    join int_customer_cohorts as members on members.customer_key = activity.customer_key
+        order_days.period_index,
+        orders.amount
+    from int_orders as orders
+    join order_days on order_days.order_date = orders.order_date
+    join int_customer_cohorts as members on members.customer_key = orders.customer_key
 ),
 
-cells as (
-    -- per segment and for the company, in one pass
+revenue_cells as (
+    -- revenue(k) straight into its cell, per segment and for the company in one pass: a sum needs no
+    -- per-customer step
     select
         case when grouping(segment) = 1 then 'company' else 'segment:' || segment end as scorecard,
         cohort_index,
-        periods_since,
-        count(*) filter (where bought) as buyers,
-        sum(revenue) as revenue
-    from member_activity
-    group by grouping sets ((segment, cohort_index, periods_since), (cohort_index, periods_since))
+        period_index - cohort_index as periods_since,
+        sum(amount) as revenue
+    from member_orders
+    group by grouping sets ((segment, cohort_index, period_index), (cohort_index, period_index))
+),
+
+buying_periods as (
+    -- per cohort customer, the cohort periods they bought in (amount > 0) as the bits of one integer: a
+    -- group-by with one row per customer rather than one per customer and period
+    select
+        customer_key,
+        bit_or(1 << period_index) as periods
+    from member_orders
+    where amount > 0
+    group by customer_key
+),
+
+buyer_cells as (
+    select
+        case when grouping(members.segment) = 1 then 'company' else 'segment:' || members.segment end as scorecard,
+        members.cohort_index,
+        later.cohort_index - members.cohort_index as periods_since,
+        count(*) as buyers
+    from buying_periods
+    join int_customer_cohorts as members on members.customer_key = buying_periods.customer_key
+    join cohorts as later on ((buying_periods.periods >> later.cohort_index) & 1) = 1
+    group by grouping sets ((members.segment, members.cohort_index, later.cohort_index), (members.cohort_index, later.cohort_index))
 ),
 
 sizes as (
@@ -78,11 +90,15 @@ select
     grid.start_date,
     grid.periods_since,
     coalesce(sizes.size, 0) as size,
-    coalesce(cells.buyers, 0) as buyers,
-    coalesce(cells.revenue, 0) as revenue
+    coalesce(buyer_cells.buyers, 0) as buyers,
+    coalesce(revenue_cells.revenue, 0) as revenue
 from grid
 left join sizes on sizes.scorecard = grid.scorecard and sizes.cohort_index = grid.cohort_index
-left join cells
-    on cells.scorecard = grid.scorecard
-    and cells.cohort_index = grid.cohort_index
-    and cells.periods_since = grid.periods_since
+left join buyer_cells
+    on buyer_cells.scorecard = grid.scorecard
+    and buyer_cells.cohort_index = grid.cohort_index
+    and buyer_cells.periods_since = grid.periods_since
+left join revenue_cells
+    on revenue_cells.scorecard = grid.scorecard
+    and revenue_cells.cohort_index = grid.cohort_index
+    and revenue_cells.periods_since = grid.periods_since

@@ -120,6 +120,12 @@ def test_timezone_conversion_and_text_to_date(translate):
     assert translate("select try_cast(cast(v as timestamp) as date) from t") == "SELECT TRY_CAST(CAST(v AS TIMESTAMP_NTZ) AS DATE) FROM t"
 
 
+def test_bits_of_an_integer(translate):
+    # The cohorts' bought-in periods as bits of one integer (mart_cohorts): Spark's functions of the same meaning.
+    assert translate("select bit_or(1 << p) as b from t") == "SELECT BIT_OR(SHIFTLEFT(1, p)) AS b FROM t"
+    assert translate("select ((b >> k) & 1) = 1 as bought from t") == "SELECT ((SHIFTRIGHT(b, k)) & 1) = 1 AS bought FROM t"
+
+
 def test_hash_is_a_64_bit_hash(translate):
     assert translate("select hash(x) as h from t") == "SELECT XXHASH64(x) AS h FROM t"
 

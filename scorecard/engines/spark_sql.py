@@ -76,6 +76,8 @@ PORTABLE = frozenset(
         exp.Greatest, exp.Least, exp.Ceil, exp.Floor, exp.Trim, exp.Lower, exp.Upper, exp.Length, exp.Pad,
         exp.RegexpLike, exp.DateDiff, exp.Abs, exp.Exp, exp.Ln, exp.Round, exp.IntDiv, exp.Median, exp.LogicalOr,
         exp.StrPosition, exp.Rank, exp.Lag, exp.RegexpFullMatch, exp.RegexpReplace, exp.Left,
+        # bits of an integer: shifts, and, and the bit_or aggregate (SHIFTLEFT, SHIFTRIGHT, &, BIT_OR in Spark)
+        exp.BitwiseLeftShift, exp.BitwiseRightShift, exp.BitwiseAnd, exp.BitwiseOrAgg,
     }
 )  # fmt: skip
 # Functions SQLGlot does not know, translated by a rule below.
