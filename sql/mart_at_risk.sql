@@ -20,14 +20,16 @@ at_end as (
 ),
 
 ranked as (
-    -- the average rank of a tie group: its lowest rank plus half the rest; in the company and in the segment
+    -- the average rank of a tie group, in the company and in the segment: halfway between its lowest rank,
+    -- rank(), and its highest, the count of rows up to and including the group (an ordered window's
+    -- default frame); both over one ordering, so each needs one sort
     select
         segment,
         flagged_start,
         quiet,
-        rank() over (order by p_quiet_start) + (count(*) over (partition by p_quiet_start) - 1) / 2 as company_rank,
-        rank() over (partition by segment order by p_quiet_start)
-        + (count(*) over (partition by segment, p_quiet_start) - 1) / 2 as segment_rank
+        (rank() over (order by p_quiet_start) + count(*) over (order by p_quiet_start)) / 2 as company_rank,
+        (rank() over (partition by segment order by p_quiet_start) + count(*) over (partition by segment order by p_quiet_start))
+        / 2 as segment_rank
     from members
     where active_start and p_quiet_start is not null
 ),
