@@ -2,13 +2,31 @@
 -- by value at risk, highest first, ties by customer_id; ranked in the company and in the segment in one pass.
 with settings as (select * from run_settings),
 
+candidates as (
+    -- the top N by value at risk in the company and in each segment, ties at the N-th value included: only
+    -- these need their customer_id (for the order among ties), and any customer ranked by it within the top
+    -- N has every customer ranked before it among these
+    select risk.*
+    from (
+        select
+            *,
+            rank() over (order by value_at_risk desc) as company_value_rank,
+            rank() over (partition by segment order by value_at_risk desc) as segment_value_rank
+        from int_customer_risk
+        where flagged_end
+    ) as risk
+    cross join settings
+    where risk.company_value_rank <= settings.top_n or risk.segment_value_rank <= settings.top_n
+),
+
 ranked as (
     select
-        *,
-        row_number() over (order by value_at_risk desc, customer_id asc) as company_rank,
-        row_number() over (partition by segment order by value_at_risk desc, customer_id asc) as segment_rank
-    from int_customer_risk
-    where flagged_end
+        candidates.* exclude (company_value_rank, segment_value_rank),
+        profiles.customer_id,
+        row_number() over (order by candidates.value_at_risk desc, profiles.customer_id asc) as company_rank,
+        row_number() over (partition by candidates.segment order by candidates.value_at_risk desc, profiles.customer_id asc) as segment_rank
+    from candidates
+    join int_customer_profiles as profiles on profiles.customer_key = candidates.customer_key
 )
 
 select 'company' as scorecard, ranked.company_rank as rank, ranked.* exclude (company_rank, segment_rank)

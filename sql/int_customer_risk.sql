@@ -21,7 +21,6 @@ start_model as (select * from run_risk_models where fit = 'start'),
 members as (
     select
         periods.customer_key,
-        profiles.customer_id,
         periods.segment,
         periods.active_start,
         periods.active_end,
@@ -31,7 +30,6 @@ members as (
         histories.* exclude (customer_key)
     from int_customer_periods as periods
     join int_purchase_histories as histories on histories.customer_key = periods.customer_key
-    join int_customer_profiles as profiles on profiles.customer_key = periods.customer_key
     where periods.period_index = (select max(period_index) from run_periods)
         and (periods.active_start or periods.active_end)
 ),
@@ -100,7 +98,6 @@ quiet as (
 
 select
     quiet.customer_key,
-    quiet.customer_id,
     quiet.segment,
     quiet.active_start,
     quiet.active_end,

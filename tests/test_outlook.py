@@ -195,6 +195,18 @@ def test_auc_counts_ties_as_half(data_dir, fixed_fit):
     assert backtest["flagged"] + backtest["others"] == 4
 
 
+def test_at_risk_list_breaks_ties_at_the_cut_by_customer_id(data_dir, fixed_fit):
+    # Four customers with one history share one value at risk; the top 2 of the company are Z (worth more) and
+    # the first of them by customer_id, of segment X the first two by customer_id.
+    customers = [("K3", "X"), ("K1", "X"), ("K4", "X"), ("K2", "X"), ("Z", "Y"), ("Y1", "Y")]  # Y1: data into the period
+    orders = [(c, day, "10") for c in ("K1", "K2", "K3", "K4") for day in ("2025-03-01", "2025-05-01")]
+    orders += [("Z", "2025-03-01", "500"), ("Z", "2025-05-01", "500"), ("Y1", "2025-08-01", "5")]
+    document = compute(make_data(data_dir, customers, orders), risk_threshold=D("0.01"), top_n=2)
+    listed = {segment: [row["customer_id"] for row in card(document, segment)["at_risk"]["customers"]] for segment in (None, "X", "Y")}
+    assert listed == {None: ["Z", "K1"], "X": ["K1", "K2"], "Y": ["Z", "Y1"]}
+    assert card(document)["at_risk"]["count"] == 6
+
+
 def test_thin_data_gives_a_note_and_no_list(data_dir):
     document = compute(make_data(data_dir, RISK_CUSTOMERS, RISK_ORDERS))
     at_risk = card(document)["at_risk"]
