@@ -46,15 +46,14 @@ def fit_models(con, start: date, end: date) -> dict[str, RiskModel]:
     parameters go in as a table made from data, whatever engine runs the models."""
     # In a fixed order: the sums in the fit, and the fixed-seed sample of large data, must not depend on the
     # order a parallel group-by happens to return rows in, or the same inputs could give other digits.
-    histories = con.execute("select fit, x, t_x, t, customers from int_purchase_history_counts order by fit, x, t_x, t").fetchnumpy()
-    fit_names = np.asarray(histories["fit"])
+    # One query per fit, of numbers only: a million rows come back several times faster without a text column.
     models = {}
     for name, as_of in zip(FITS, (end, start), strict=True):
-        rows = fit_names == name
+        histories = con.execute(
+            "select x, t_x, t, customers from int_purchase_history_counts where fit = ? order by x, t_x, t", [name]
+        ).fetchnumpy()
         models[name] = RiskModel(
-            name,
-            as_of,
-            bgnbd.fit(bgnbd.Histories.of(histories["x"][rows], histories["t_x"][rows], histories["t"][rows], histories["customers"][rows])),
+            name, as_of, bgnbd.fit(bgnbd.Histories.of(histories["x"], histories["t_x"], histories["t"], histories["customers"]))
         )
     fitted = [(name, *model.result.parameters.as_array().tolist()) for name, model in models.items() if model.result.parameters]
     con.create_table(
