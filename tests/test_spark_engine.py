@@ -245,6 +245,23 @@ def test_amounts_read_as_duckdb_reads_them_or_are_refused(spark_ready):
         assert spark_amounts[(value,)] == (None if value in SPARK_REFUSES_AMOUNTS else expected), value
 
 
+TEXTS = ["a", " a", "a ", "  a b  ", " ", "   ", "", "a\t", "\ta", "%", " %_ ", "a  b"]
+
+
+def test_text_is_trimmed_of_spaces_only():
+    cleaned = _read_on(None, "select value, clean_text(value) from t", "t", [("value", "varchar")], [(v,) for v in TEXTS])
+    expected = {"a": "a", " a": "a", "a ": "a", "  a b  ": "a b", " ": None, "   ": None, "": None, "a\t": "a\t", "\ta": "\ta", "%": "%",
+                " %_ ": "%_", "a  b": "a  b"}  # fmt: skip
+    assert cleaned == {(value,): text for value, text in expected.items()}
+
+
+@pytest.mark.slow
+def test_text_is_cleaned_as_duckdb_cleans_it(spark_ready):
+    query = "select value, clean_text(value) from t"
+    duckdb_texts, spark_texts = (_read_on(c, query, "t", [("value", "varchar")], [(v,) for v in TEXTS]) for c in (None, SPARK))
+    assert spark_texts == duckdb_texts
+
+
 # --- Spark Connect ---------------------------------------------------------------------------------
 
 

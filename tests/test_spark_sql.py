@@ -126,6 +126,11 @@ def test_bits_of_an_integer(translate):
     assert translate("select ((b >> k) & 1) = 1 as bought from t") == "SELECT ((SHIFTRIGHT(b, k)) & 1) = 1 AS bought FROM t"
 
 
+def test_like_keeps_its_patterns(translate):
+    # clean_text's test for a leading or trailing space: no escape character in the patterns, the same meaning.
+    assert translate("select x like ' %' or x like '% ' as padded from t") == "SELECT x LIKE ' %' OR x LIKE '% ' AS padded FROM t"
+
+
 def test_hash_is_a_64_bit_hash(translate):
     assert translate("select hash(x) as h from t") == "SELECT XXHASH64(x) AS h FROM t"
 

@@ -70,7 +70,7 @@ PORTABLE = frozenset(
         exp.Literal, exp.Null, exp.Boolean, exp.DataType, exp.DataTypeParam, exp.Var, exp.Cast, exp.TryCast,
         # operators and predicates
         exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Neg, exp.DPipe, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
-        exp.And, exp.Or, exp.Not, exp.Is, exp.In, exp.Exists, exp.Between, exp.Case, exp.If,
+        exp.And, exp.Or, exp.Not, exp.Is, exp.In, exp.Exists, exp.Between, exp.Case, exp.If, exp.Like,
         # functions
         exp.Count, exp.Sum, exp.Min, exp.Max, exp.ArgMax, exp.RowNumber, exp.Grouping, exp.Coalesce, exp.Nullif,
         exp.Greatest, exp.Least, exp.Ceil, exp.Floor, exp.Trim, exp.Lower, exp.Upper, exp.Length, exp.Pad,
