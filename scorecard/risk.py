@@ -12,8 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
-
 from . import bgnbd
 
 FITS = ("end", "start")  # the at-risk list at the period end; the backtest at its start
