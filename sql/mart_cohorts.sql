@@ -40,8 +40,8 @@ revenue_cells as (
 ),
 
 buying_periods as (
-    -- per cohort customer, the cohort periods they bought in (amount > 0) as the bits of one integer: a
-    -- group-by with one row per customer rather than one per customer and period
+    -- per cohort customer, the cohort periods they bought in (amount > 0) as the bits of one integer (bits 1
+    -- to 8): a group-by with one row per customer rather than one per customer and period
     select
         customer_key,
         bit_or(1 << period_index) as periods
