@@ -4,8 +4,8 @@ with settings as (select * from run_settings),
 
 candidates as (
     -- the top N by value at risk in the company and in each segment, ties at the N-th value included: only
-    -- these need their customer_id (for the order among ties), and any customer ranked by it within the top
-    -- N has every customer ranked before it among these
+    -- these need their customer_id (the order among ties). Whoever the full order puts in a top N is among
+    -- them, and so is everyone it puts before them, so numbering the candidates gives the same ranks
     select risk.*
     from (
         select
