@@ -18,6 +18,7 @@ import numpy as np
 from scorecard import bgnbd, engine
 from scorecard.models import INPUT_TABLES, PERIOD_TABLES
 from scorecard.periods import parse_period
+from scorecard.risk import FITS
 from scorecard.settings import Settings
 from scorecard.source import resolve_source
 
@@ -32,13 +33,18 @@ def main() -> None:
         runner, _ = engine.prepare(con, resolve_source(args.data), settings, date.today())
         data_through = con.execute("select max(order_date) from int_orders").fetchone()[0]
         period = parse_period(args.period, data_through=data_through)
-        engine._create_run_periods(con, period.trend(settings.trend_periods))
+        engine._create_run_periods(con, period, settings.trend_periods)
         engine._create_run_cohort_periods(con, period)
-        runner.run(available=set(INPUT_TABLES - PERIOD_TABLES) | {"run_periods"})
-        rows = con.execute("select fit, x, t_x, t, customers from int_purchase_history_counts order by fit, x, t_x, t").fetchnumpy()
-    for fit_name in ("end", "start"):
-        keep = np.asarray(rows["fit"]) == fit_name
-        histories = bgnbd.Histories.of(rows["x"][keep], rows["t_x"][keep], rows["t"][keep], rows["customers"][keep])
+        runner.run(available=set(INPUT_TABLES - PERIOD_TABLES) | {"run_periods", "run_cohort_periods"})
+        rows = {
+            fit_name: con.execute(
+                f"select x_{fit_name} as x, t_x_{fit_name} as t_x, t_{fit_name} as t from int_purchase_histories "
+                f"where x_{fit_name} is not null"
+            ).fetchnumpy()
+            for fit_name in FITS
+        }
+    for fit_name in FITS:
+        histories = bgnbd.Histories.grouped(rows[fit_name]["x"], rows[fit_name]["t_x"], rows[fit_name]["t"])
         results = {}
         for label, limit in (("all customers", histories.total), (f"sample of {bgnbd.FIT_CUSTOMERS:,}", bgnbd.FIT_CUSTOMERS)):
             started = time.perf_counter()

@@ -67,6 +67,19 @@ class Histories:
             raise ValueError("histories need x >= 0, 0 <= t_x <= T, T > 0, and t_x = 0 when x = 0")
         return cls(x, t_x, T, customers)
 
+    @classmethod
+    def grouped(cls, x, t_x, T) -> Histories:
+        """Per-customer histories in whole days grouped: one entry per distinct (x, t_x, T) with how many
+        customers share it, ordered by x, t_x and T, so that the fit's sums never depend on the order the
+        rows came in."""
+        x, t_x, T = (np.asarray(v, dtype=np.int64) for v in (x, t_x, T))
+        # One integer per history, in the same order (0 <= x, t_x <= T < base): one sort instead of three.
+        base = int(T.max(initial=0)) + 1
+        if base**3 >= 2**63:
+            raise ValueError("histories longer than two million days cannot be grouped")
+        keys, customers = np.unique((x * base + t_x) * base + T, return_counts=True)
+        return cls.of(keys // (base * base), keys // base % base, keys % base, customers)
+
     @property
     def total(self) -> int:
         return int(self.customers.sum())

@@ -63,19 +63,27 @@ def discover(folder: Path, inputs: frozenset[str] = INPUT_TABLES) -> dict[str, M
     return models
 
 
-def run_order(models: dict[str, Model]) -> list[str]:
+def run_order(models: dict[str, Model], first: tuple[str, ...] = ()) -> list[str]:
+    """A dependency order; the models named in `first`, and what they are built from, as early as it allows."""
     graph = {name: model.depends_on & set(models) for name, model in models.items()}
-    return list(TopologicalSorter(graph).static_order())
+    order = list(TopologicalSorter(graph).static_order())
+    early, stack = set(), [name for name in first if name in models]
+    while stack:
+        name = stack.pop()
+        if name not in early:
+            early.add(name)
+            stack.extend(graph[name])
+    return [name for name in order if name in early] + [name for name in order if name not in early]
 
 
 class ModelRunner:
     """Runs models in dependency order, as far as the tables present allow."""
 
-    def __init__(self, con: Engine, folder: Path | None = None, inputs: frozenset[str] = INPUT_TABLES):
+    def __init__(self, con: Engine, folder: Path | None = None, inputs: frozenset[str] = INPUT_TABLES, first: tuple[str, ...] = ()):
         self.con = con
         folder = folder or resource_path("sql")
         self.models = discover(folder, inputs)
-        self.order = run_order(self.models)
+        self.order = run_order(self.models, first)
         self.done: set[str] = set()
         self.timings: dict[str, float] = {}
         for path in sorted((folder / "macros").glob("*.sql")):
@@ -88,9 +96,15 @@ class ModelRunner:
             if name in self.done and name.startswith(prefixes):
                 self.con.drop(name, self.models[name].materialized)
 
-    def run(self, available: set[str], progress: Progress | None = None, features: frozenset[str] = frozenset()) -> list[str]:
+    def run(
+        self,
+        available: set[str],
+        progress: Progress | None = None,
+        features: frozenset[str] = frozenset(),
+        after: dict[str, Callable[[], None]] | None = None,
+    ) -> list[str]:
         """Run every model not yet run whose inputs all exist and whose required feature (if any) is
-        on; return the names run."""
+        on; return the names run. `after` maps a model to what to call as soon as it is built."""
         ran = []
         for name in self.order:
             model = self.models[name]
@@ -103,6 +117,8 @@ class ModelRunner:
             self.timings[name] = time.perf_counter() - started
             self.done.add(name)
             ran.append(name)
+            if after and name in after:
+                after[name]()
             if progress:
                 progress("models", len(self.done), len(self.models), name)
         return ran

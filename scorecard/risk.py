@@ -1,20 +1,24 @@
 """The at-risk step of the engine (SPEC §3.12): purchase histories from SQL → BG/NBD fits → parameters
 back to SQL.
 
-Runs between model runs: `int_purchase_history_counts` holds the distinct (x, t_x, T) histories at the
-reported period's end and start; each is fitted (bgnbd.fit) and the parameters of the fits that
-converged become the table `run_risk_models`, from which the SQL models compute every customer's
-p_alive and p_quiet. A fit that fails leaves no parameters, so no list is made up from it.
+Runs beside the model runs: `int_purchase_histories` holds every customer's (x, t_x, T) at the reported
+period's end and start; each is grouped into its distinct histories (a million customers have far fewer)
+and fitted (bgnbd.fit) in a thread of its own while the other SQL models run, and the parameters of the
+fits that converged become the table `run_risk_models`, from which the SQL models compute every
+customer's p_alive and p_quiet. A fit that fails leaves no parameters, so no list is made up from it.
 """
 
 from __future__ import annotations
 
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
 from . import bgnbd
 
 FITS = ("end", "start")  # the at-risk list at the period end; the backtest at its start
+HISTORIES = "int_purchase_histories"  # the model the fits read
 
 
 @dataclass(frozen=True)
@@ -38,23 +42,51 @@ class RiskModel:
         }
 
 
-def fit_models(con, start: date, end: date) -> dict[str, RiskModel]:
-    """Fit the model at the period's end and start; create run_risk_models with the fits that converged.
-    `con` is the run's engine (scorecard.engines.Engine): the histories come back as query results and the
-    parameters go in as a table made from data, whatever engine runs the models."""
-    # In a fixed order: the sums in the fit, and the fixed-seed sample of large data, must not depend on the
-    # order a parallel group-by happens to return rows in, or the same inputs could give other digits.
-    # One query per fit, of numbers only: a million rows come back several times faster without a text column.
-    models = {}
-    for name, as_of in zip(FITS, (end, start), strict=True):
-        histories = con.execute(
-            "select x, t_x, t, customers from int_purchase_history_counts where fit = ? order by x, t_x, t", [name]
-        ).fetchnumpy()
-        models[name] = RiskModel(
-            name, as_of, bgnbd.fit(bgnbd.Histories.of(histories["x"], histories["t_x"], histories["t"], histories["customers"]))
+class Fits:
+    """The fits of one run, computed beside the SQL models: started as soon as the histories exist (the runner
+    builds them early), so that the optimiser's one thread works while the engine's SQL runs, and collected
+    when the at-risk models need them. Only the fitting leaves the calling thread; the engine (`con`, a
+    scorecard.engines.Engine) is used from the calling thread alone."""
+
+    def __init__(self, start: date, end: date):
+        self.as_of = dict(zip(FITS, (end, start), strict=True))
+        self.seconds = 0.0  # spent fitting, beside the SQL
+        self._future: Future | None = None
+
+    def start(self, con) -> None:
+        """Read the histories and start fitting them."""
+        # Per customer, numbers only (a million rows come back several times faster without a text column);
+        # the fit groups them into distinct histories itself.
+        histories = {
+            name: con.execute(
+                f"select x_{name} as x, t_x_{name} as t_x, t_{name} as t from {HISTORIES} where x_{name} is not null"
+            ).fetchnumpy()
+            for name in FITS
+        }
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scorecard-fits")
+        self._future = executor.submit(self._fit, histories)
+        executor.shutdown(wait=False)  # the fit runs on; the thread ends with it
+
+    def _fit(self, histories: dict) -> dict[str, bgnbd.Fit]:
+        started = time.perf_counter()
+        fits = {name: bgnbd.fit(bgnbd.Histories.grouped(rows["x"], rows["t_x"], rows["t"])) for name, rows in histories.items()}
+        self.seconds = time.perf_counter() - started
+        return fits
+
+    def finish(self, con) -> dict[str, RiskModel]:
+        """Wait for the fits (starting them first if the histories were never announced); create
+        run_risk_models with those that converged."""
+        if self._future is None:
+            self.start(con)
+        models = {name: RiskModel(name, self.as_of[name], result) for name, result in self._future.result().items()}
+        fitted = [(name, *model.result.parameters.as_array().tolist()) for name, model in models.items() if model.result.parameters]
+        con.create_table(
+            "run_risk_models", [("fit", "varchar"), ("r", "double"), ("alpha", "double"), ("a", "double"), ("b", "double")], fitted
         )
-    fitted = [(name, *model.result.parameters.as_array().tolist()) for name, model in models.items() if model.result.parameters]
-    con.create_table(
-        "run_risk_models", [("fit", "varchar"), ("r", "double"), ("alpha", "double"), ("a", "double"), ("b", "double")], fitted
-    )
-    return models
+        return models
+
+
+def fit_models(con, start: date, end: date) -> dict[str, RiskModel]:
+    """Fit the model at the period's end and start, there and then; create run_risk_models with the fits that
+    converged."""
+    return Fits(start, end).finish(con)

@@ -180,3 +180,23 @@ def test_histories_are_checked():
         bgnbd.Histories.of([1], [5], [3])  # t_x > T
     with pytest.raises(ValueError):
         bgnbd.Histories.of([0], [2], [3])  # one purchase day but t_x > 0
+
+
+def test_per_customer_histories_are_grouped_in_one_order_whatever_order_they_come_in():
+    # (x, t_x, T) of six customers: two pairs share a history
+    x, t_x, T = [2, 0, 1, 2, 0, 1], [30, 0, 5, 30, 0, 7], [90, 60, 90, 90, 60, 90]
+    grouped = bgnbd.Histories.grouped(x, t_x, T)
+    assert grouped.x.tolist() == [0, 1, 1, 2]
+    assert grouped.t_x.tolist() == [0, 5, 7, 30]
+    assert grouped.T.tolist() == [60, 90, 90, 90]
+    assert grouped.customers.tolist() == [2, 1, 1, 2]
+    shuffled = np.random.default_rng(1).permutation(6)
+    again = bgnbd.Histories.grouped(*(np.asarray(v)[shuffled] for v in (x, t_x, T)))
+    assert all(np.array_equal(getattr(grouped, name), getattr(again, name)) for name in ("x", "t_x", "T", "customers"))
+    # and a fit of the grouped histories is the fit of the customers one by one
+    histories = _simulate(bgnbd.Parameters(r=0.8, alpha=40.0, a=0.7, b=3.0), 800, seed=4)
+    assert len(bgnbd.Histories.grouped(histories.x, histories.t_x, histories.T).x) < histories.total
+    by_customer = bgnbd.fit(histories).parameters.as_array()
+    assert bgnbd.fit(bgnbd.Histories.grouped(histories.x, histories.t_x, histories.T)).parameters.as_array() == pytest.approx(
+        by_customer, rel=1e-6
+    )
