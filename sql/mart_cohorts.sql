@@ -15,10 +15,10 @@ order_days as (
 ),
 
 member_orders as (
-    -- the orders of cohort customers in the cohort periods, with their segment, cohort and period
+    -- the orders of cohort customers in the cohort periods, with their segment (its number), cohort and period
     select
         members.customer_key,
-        members.segment,
+        members.segment_number,
         members.cohort_index,
         order_days.period_index,
         orders.amount
@@ -28,15 +28,15 @@ member_orders as (
 ),
 
 revenue_cells as (
-    -- revenue(k) straight into its cell, per segment and for the company in one pass: a sum needs no
-    -- per-customer step
+    -- revenue(k) straight into its cell, per segment and for the company (segment number 0) in one pass: a
+    -- sum needs no per-customer step
     select
-        case when grouping(segment) = 1 then 'company' else 'segment:' || segment end as scorecard,
+        coalesce(segment_number, 0) as segment_number,
         cohort_index,
         period_index - cohort_index as periods_since,
         sum(amount) as revenue
     from member_orders
-    group by grouping sets ((segment, cohort_index, period_index), (cohort_index, period_index))
+    group by grouping sets ((segment_number, cohort_index, period_index), (cohort_index, period_index))
 ),
 
 buying_periods as (
@@ -52,33 +52,36 @@ buying_periods as (
 
 buyer_cells as (
     select
-        case when grouping(members.segment) = 1 then 'company' else 'segment:' || members.segment end as scorecard,
+        coalesce(members.segment_number, 0) as segment_number,
         members.cohort_index,
         later.cohort_index - members.cohort_index as periods_since,
         count(*) as buyers
     from buying_periods
     join int_customer_cohorts as members on members.customer_key = buying_periods.customer_key
     join cohorts as later on ((buying_periods.periods >> later.cohort_index) & 1) = 1
-    group by grouping sets ((members.segment, members.cohort_index, later.cohort_index), (members.cohort_index, later.cohort_index))
+    group by grouping sets ((members.segment_number, members.cohort_index, later.cohort_index), (members.cohort_index, later.cohort_index))
 ),
 
 sizes as (
     select
-        case when grouping(segment) = 1 then 'company' else 'segment:' || segment end as scorecard,
+        coalesce(segment_number, 0) as segment_number,
         cohort_index,
         count(*) as size
     from int_customer_cohorts
-    group by grouping sets ((segment, cohort_index), (cohort_index))
+    group by grouping sets ((segment_number, cohort_index), (cohort_index))
 ),
 
 grid as (
+    -- every scorecard's cells, with its segment number (0 for the company's)
     select
         scorecards.scorecard,
+        coalesce(numbers.segment_number, 0) as segment_number,
         cohorts.cohort_index,
         cohorts.label as cohort,
         cohorts.start_date,
         later.cohort_index - cohorts.cohort_index as periods_since
     from int_scorecards as scorecards
+    left join int_segment_numbers as numbers on numbers.segment = scorecards.segment
     cross join cohorts
     join cohorts as later on later.cohort_index >= cohorts.cohort_index
 )
@@ -93,12 +96,14 @@ select
     coalesce(buyer_cells.buyers, 0) as buyers,
     coalesce(revenue_cells.revenue, 0) as revenue
 from grid
-left join sizes on sizes.scorecard = grid.scorecard and sizes.cohort_index = grid.cohort_index
+left join sizes
+    on sizes.segment_number = grid.segment_number
+    and sizes.cohort_index = grid.cohort_index
 left join buyer_cells
-    on buyer_cells.scorecard = grid.scorecard
+    on buyer_cells.segment_number = grid.segment_number
     and buyer_cells.cohort_index = grid.cohort_index
     and buyer_cells.periods_since = grid.periods_since
 left join revenue_cells
-    on revenue_cells.scorecard = grid.scorecard
+    on revenue_cells.segment_number = grid.segment_number
     and revenue_cells.cohort_index = grid.cohort_index
     and revenue_cells.periods_since = grid.periods_since
