@@ -223,7 +223,7 @@ def _compute(
     started = time.perf_counter()
     risk_models = fits.finish(con)
     timings["risk_fits_wait"] = time.perf_counter() - started
-    timings["risk_fits"] = fits.seconds
+    timings["risk_fits"], timings["risk_fits_cpu"] = fits.seconds, fits.cpu_seconds
     started = time.perf_counter()
     runner.run(available=set(INPUT_TABLES), progress=progress, features=features)
     timings["risk_models"] = time.perf_counter() - started

@@ -51,6 +51,7 @@ class Fits:
     def __init__(self, start: date, end: date):
         self.as_of = dict(zip(FITS, (end, start), strict=True))
         self.seconds = 0.0  # spent fitting, beside the SQL
+        self.cpu_seconds = 0.0  # of the fitting thread
         self._future: Future | None = None
 
     def start(self, con) -> None:
@@ -68,9 +69,9 @@ class Fits:
         executor.shutdown(wait=False)  # the fit runs on; the thread ends with it
 
     def _fit(self, histories: dict) -> dict[str, bgnbd.Fit]:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         fits = {name: bgnbd.fit(bgnbd.Histories.grouped(rows["x"], rows["t_x"], rows["t"])) for name, rows in histories.items()}
-        self.seconds = time.perf_counter() - started
+        self.seconds, self.cpu_seconds = time.perf_counter() - started, time.thread_time() - cpu_started
         return fits
 
     def finish(self, con) -> dict[str, RiskModel]:

@@ -24,7 +24,6 @@ members as (
         periods.segment,
         periods.active_start,
         periods.active_end,
-        periods.run_rate_start,
         periods.run_rate_end,
         periods.purchases_in_period = 0 as quiet,
         histories.* exclude (customer_key)
@@ -101,7 +100,6 @@ select
     quiet.segment,
     quiet.active_start,
     quiet.active_end,
-    quiet.run_rate_start,
     quiet.run_rate_end,
     quiet.quiet,
     quiet.last_purchase_end,
@@ -110,7 +108,6 @@ select
     coalesce(quiet.p_quiet_end >= settings.risk_threshold, false) as flagged_end,
     -- round(x, 2) as round(x · 100) / 100: what DuckDB computes for a double, spelled so that Spark computes it too
     (round(quiet.run_rate_end * quiet.p_quiet_end * 100) / 100)::decimal(38, 2) as value_at_risk,
-    quiet.p_alive_start,
     quiet.p_quiet_start,
     coalesce(quiet.p_quiet_start >= settings.risk_threshold, false) as flagged_start
 from quiet
