@@ -85,9 +85,3 @@ class Fits:
             "run_risk_models", [("fit", "varchar"), ("r", "double"), ("alpha", "double"), ("a", "double"), ("b", "double")], fitted
         )
         return models
-
-
-def fit_models(con, start: date, end: date) -> dict[str, RiskModel]:
-    """Fit the model at the period's end and start, there and then; create run_risk_models with the fits that
-    converged."""
-    return Fits(start, end).finish(con)

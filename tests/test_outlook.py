@@ -6,6 +6,7 @@ Period 2025-Q3 = [2025-07-01, 2025-10-01): L = 92 days; cohorts are the quarters
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from datetime import date
 from decimal import Decimal
@@ -13,8 +14,9 @@ from decimal import Decimal
 import pytest
 
 from conftest import card, compute, make_data
-from scorecard import bgnbd
+from scorecard import bgnbd, models, risk
 from scorecard.metrics import check_invariants, flatten, redact
+from scorecard.resources import resource_path
 
 D = Decimal
 START, END = date(2025, 7, 1), date(2025, 10, 1)
@@ -133,6 +135,41 @@ def fixed_fit(monkeypatch):
 def test_histories_are_purchase_days(fixed_fit):
     assert _histories(END)["D"] == (2, 384, 426)  # 2024-08-01 counted once
     assert _histories(START)["A"] == (2, 182, 273)
+
+
+def test_the_fits_start_as_soon_as_the_histories_exist_and_run_beside_the_other_models(data_dir, fixed_fit, monkeypatch):
+    seen = {}
+    start, fit = risk.Fits.start, bgnbd.fit
+
+    def recording_start(self, con):
+        seen["tables"] = {name for (name,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+        start(self, con)
+
+    def recording_fit(histories, **options):
+        seen.setdefault("threads", set()).add(threading.current_thread().name)
+        return fit(histories, **options)
+
+    monkeypatch.setattr(risk.Fits, "start", recording_start)
+    monkeypatch.setattr(bgnbd, "fit", recording_fit)
+    document = compute(make_data(data_dir, RISK_CUSTOMERS, RISK_ORDERS), risk_threshold=D("0.4"))
+    assert risk.HISTORIES in seen["tables"]
+    assert "int_customer_periods" not in seen["tables"]  # the fits start before the period models that follow
+    assert all(name.startswith("scorecard-fits") for name in seen["threads"]), seen["threads"]
+    assert card(document)["at_risk"]["customers"]  # and the at-risk models read what the thread fitted
+
+
+def test_the_run_order_puts_a_model_and_its_inputs_first_and_keeps_dependencies():
+    found = models.discover(resource_path("sql"))
+    order = models.run_order(found, first=(risk.HISTORIES,))
+    ancestry, stack = set(), [risk.HISTORIES]
+    while stack:
+        name = stack.pop()
+        ancestry.add(name)
+        stack.extend(found[name].depends_on & set(found))
+    assert set(order[: len(ancestry)]) == ancestry and order[len(ancestry) - 1] == risk.HISTORIES  # nothing else before it
+    assert sorted(order) == sorted(found)
+    for position, name in enumerate(order):
+        assert found[name].depends_on & set(found) <= set(order[:position]), name
 
 
 def test_at_risk_list_and_backtest_by_hand(data_dir, fixed_fit):
