@@ -1,69 +1,29 @@
-"""Rendering: the metrics document → HTML (Jinja2, autoescaped, strict) → PDF (WeasyPrint, offline).
+"""Rendering: the metrics document → HTML (Jinja2, autoescaped, strict); scorecard/printing.py makes
+the PDFs from it (WeasyPrint, offline).
 
-Templates read only the metrics document (every figure traces to metrics.json). The URL fetcher serves
-the tool's own packaged assets and data: URIs and refuses everything else, stopping the render.
+Templates read only the metrics document (every figure traces to metrics.json). Neither WeasyPrint nor
+the chart runtime is loaded here: the build's own process writes the HTML, its render workers the PDFs.
 """
 
 from __future__ import annotations
 
 import base64
-import io
-import logging
+import ctypes
+import ctypes.util
 import math
-import os
 import re
 import unicodedata
-import warnings
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 from xml.etree import ElementTree
 
 import jinja2
 from markupsafe import Markup
 
-with warnings.catch_warnings():
-    # WeasyPrint warns "No fonts configured" on import; check_fonts says it with the package to install.
-    warnings.simplefilter("ignore", UserWarning)
-    from weasyprint import HTML
-    from weasyprint.text.ffi import ffi, fontconfig
-from weasyprint.document import Document
-from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
-
-from . import charts, formatting, narrative
+from . import chart_markup, formatting, narrative
 from .errors import ScorecardError, excerpt
 from .resources import resource_path
-
-# WeasyPrint logs every unsupported CSS nicety; keep the CLI's output for what matters.
-logging.getLogger("weasyprint").setLevel(logging.ERROR)
-logging.getLogger("fontTools").setLevel(logging.ERROR)
-
-
-class RefusedURL(FatalURLFetchingError):
-    """A template or value pointed at something outside the package: never fetched."""
-
-
-class PackagedAssetsOnly(URLFetcher):
-    """Serves data: URIs and files under the packaged templates folder; refuses anything else."""
-
-    def __init__(self, root: Path):
-        super().__init__(fail_on_errors=True)
-        self.root = root.resolve()
-
-    def fetch(self, url, headers=None):
-        if url.startswith("data:"):
-            return super().fetch(url, headers)
-        parsed = urlparse(url)
-        if parsed.scheme == "file" and not parsed.netloc:
-            path = Path(unquote(parsed.path)).resolve()
-            if path.is_relative_to(self.root) and path.is_file():
-                return URLFetcherResponse(url, path.read_bytes(), {"Content-Type": _content_type(path)})
-        raise RefusedURL(f"refused to fetch {url[:80]!r}: reports only use the tool's packaged assets")
-
-
-def _content_type(path: Path) -> str:
-    return {".css": "text/css", ".svg": "image/svg+xml", ".png": "image/png"}.get(path.suffix, "application/octet-stream")
 
 
 def environment(templates: Path | None = None) -> jinja2.Environment:
@@ -93,12 +53,26 @@ def environment(templates: Path | None = None) -> jinja2.Environment:
     return env
 
 
+class _FontSet(ctypes.Structure):
+    _fields_ = [("nfont", ctypes.c_int), ("sfont", ctypes.c_int), ("fonts", ctypes.c_void_p)]  # fontconfig's FcFontSet
+
+
 def check_fonts() -> None:
     """Stop before rendering when fontconfig finds no font at all: Pango would crash (a segfault, or a
-    broken render worker pool) instead of drawing text."""
-    config = ffi.gc(fontconfig.FcInitLoadConfigAndFonts(), fontconfig.FcConfigDestroy)
-    fonts = fontconfig.FcConfigGetFonts(config, fontconfig.FcSetSystem)
-    if fonts == ffi.NULL or fonts.nfont == 0:
+    broken render worker pool) instead of drawing text. Asks fontconfig itself (the library WeasyPrint
+    loads), so the build's own process need not load WeasyPrint."""
+    library = ctypes.CDLL(ctypes.util.find_library("fontconfig") or "libfontconfig.so.1")
+    library.FcInitLoadConfigAndFonts.restype = ctypes.c_void_p
+    library.FcConfigGetFonts.restype = ctypes.POINTER(_FontSet)
+    library.FcConfigGetFonts.argtypes = [ctypes.c_void_p, ctypes.c_int]
+    library.FcConfigDestroy.argtypes = [ctypes.c_void_p]
+    config = library.FcInitLoadConfigAndFonts()
+    try:
+        fonts = library.FcConfigGetFonts(config, 0)  # FcSetSystem
+        found = bool(fonts) and fonts.contents.nfont > 0
+    finally:
+        library.FcConfigDestroy(config)
+    if not found:
         raise ScorecardError(
             "no fonts are installed (fontconfig finds none), so no PDF can be drawn; install DejaVu Sans "
             "(Debian/Ubuntu: apt-get install fonts-dejavu-core; Fedora: dnf install dejavu-sans-fonts) and build again"
@@ -116,21 +90,6 @@ def keep_signs(text: str) -> str:
     """Join every sign (and ▲/▼ arrow) to the figure after it, so a line never breaks between them:
     "+€147K" may wrap as a whole, never as "+" / "€147K"; nor do period labels and dates (2010-Q3)."""
     return _HYPHEN_IN_LABEL.sub("-\u2060", _SIGN_BEFORE_FIGURE.sub("\\1\u2060", text))
-
-
-def html_to_pdf(html: str, target: Path | io.BytesIO, templates: Path | None = None) -> Document:
-    """Write the PDF and return the laid-out document (its pages and bookmarks); any URL that is not a
-    packaged asset stops the render with ScorecardError."""
-    root = templates or resource_path("templates")
-    # Without libharfbuzz-subset, WeasyPrint subsets fonts with fontTools, which stamps each font with
-    # the current time unless SOURCE_DATE_EPOCH is set: fix it, so identical inputs stay identical bytes.
-    os.environ.setdefault("SOURCE_DATE_EPOCH", "0")
-    try:
-        document = HTML(string=html, base_url=root.as_uri() + "/", url_fetcher=PackagedAssetsOnly(root)).render()
-        document.write_pdf(target)
-    except RefusedURL as refused:
-        raise ScorecardError(str(refused)) from None
-    return document
 
 
 # --- view models: what each template needs, derived from the metrics document only ----------------
@@ -527,25 +486,6 @@ def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: 
     return env.get_template("scorecard.html").render(context)
 
 
-def scorecard_chart_svgs(document: dict, card: dict) -> dict[str, str]:
-    """Every chart of a scorecard as SVG text, drawn once for the PDF and the HTML summary."""
-    numbers = formatting.Numbers.for_document(document)
-    svgs = {
-        "count_bridge": charts.count_bridge(card, numbers),
-        "value_bridge": charts.value_bridge(card, numbers),
-        "trend": charts.gains_losses_trend(card, numbers, document["data_from"]),
-        "value_trend": charts.value_trend(card, numbers, document["data_from"]),
-    }
-    if card["profitability"]:
-        svgs["whale_curve"] = charts.whale_curve(card["profitability"], numbers)
-    return svgs
-
-
-def scorecard_charts(document: dict, card: dict) -> dict[str, str]:
-    """The charts as <img>-ready data: URIs, for the PDF."""
-    return {name: charts.data_uri(svg) for name, svg in scorecard_chart_svgs(document, card).items()}
-
-
 def profitability(card: dict, settings: dict, numbers: formatting.Numbers) -> dict | None:
     """The plain-words headline of the profitability page."""
     p = card["profitability"]
@@ -738,7 +678,7 @@ def summary_html(document: dict, card: dict, chart_svgs: dict[str, str], env: ji
         "tiles": tiles(card, numbers, narrative.comparison_labels(document)),
         "targets": targets(card, document["settings"]["targets"], numbers),
         "notes": document["notes"],
-        "charts": {name: charts.inline_svg(chart_svgs[name], name.replace("_", "-"), label) for name, label in labels.items()},
+        "charts": {name: chart_markup.inline_svg(chart_svgs[name], name.replace("_", "-"), label) for name, label in labels.items()},
         "css": _summary_css(env),
         "footer": SUMMARY_FOOTER,
     }

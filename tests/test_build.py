@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from conftest import make_data
 from scorecard import build as build_module
-from scorecard import formatting, render
+from scorecard import formatting, printing, render
 from scorecard.build import BuildOptions, build
 from scorecard.cli import app
 from scorecard.errors import ScorecardError
@@ -244,8 +244,8 @@ def test_rendering_refuses_every_url_that_is_not_a_packaged_asset(tmp_path):
         "<style>@font-face { font-family: x; src: url(https://fonts.example.com/x.woff2); } p { font-family: x }</style><p>x</p>",
     ):
         with pytest.raises(ScorecardError, match="refused to fetch"):
-            render.html_to_pdf(f"<html><body>{reference}</body></html>", tmp_path / "x.pdf")
-    render.html_to_pdf('<html><head><link rel="stylesheet" href="scorecard.css"></head><body>ok</body></html>', tmp_path / "ok.pdf")
+            printing.html_to_pdf(f"<html><body>{reference}</body></html>", tmp_path / "x.pdf")
+    printing.html_to_pdf('<html><head><link rel="stylesheet" href="scorecard.css"></head><body>ok</body></html>', tmp_path / "ok.pdf")
 
 
 def test_template_with_a_url_is_refused_and_nothing_is_written(tmp_path, monkeypatch):

@@ -187,14 +187,14 @@ def test_summaries_in_a_real_browser(built, chromium, tmp_path):
 
 
 def test_inline_chart_svg_keeps_drawing_only():
-    from scorecard import charts
+    from scorecard import chart_markup
     from scorecard.errors import ScorecardError
 
     svg = (
         '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><defs><clipPath id="clip7"><rect width="5" height="5"/></clipPath></defs>'
         '<g clip-path="url(#clip7)"><text x="1" y="1">net &lt;b&gt; &amp; co</text></g></svg>'
     )
-    inlined = str(charts.inline_svg(svg, "value-bridge", 'Value "bridge"'))
+    inlined = str(chart_markup.inline_svg(svg, "value-bridge", 'Value "bridge"'))
     assert 'id="value-bridge-1"' in inlined and 'clip-path="url(#value-bridge-1)"' in inlined and "clip7" not in inlined
     assert "net &lt;b&gt; &amp; co" in inlined and 'aria-label="Value &quot;bridge&quot;"' in inlined
     for bad in (
@@ -206,4 +206,4 @@ def test_inline_chart_svg_keeps_drawing_only():
         '<svg xmlns="http://www.w3.org/2000/svg"><foreignObject><div xmlns="http://www.w3.org/1999/xhtml">x</div></foreignObject></svg>',
     ):
         with pytest.raises(ScorecardError, match="internal check failed"):
-            charts.inline_svg(bad, "chart", "chart")
+            chart_markup.inline_svg(bad, "chart", "chart")

@@ -228,9 +228,9 @@ def test_output_errors_name_the_path_for_a_full_disk(tmp_path, monkeypatch):
     with tmpfs(tmp_path / "tiny", "size=64k") as mounted:
         out = mounted or tmp_path / "tiny"
         if mounted is None:
-            from scorecard import render
+            from scorecard import printing
 
-            monkeypatch.setattr(render, "html_to_pdf", lambda html, target, templates=None: _failing(errno.ENOSPC, None)(target))
+            monkeypatch.setattr(printing, "html_to_pdf", lambda html, target, templates=None: _failing(errno.ENOSPC, None)(target))
         result = build(data, out)
         assert result.exit_code == 1
         one_error_line(result, "No space left on device", "the disk is full; free some space", str(out))
@@ -709,14 +709,14 @@ def test_pdfs_are_byte_identical_without_harfbuzz_subset(tmp_path, monkeypatch):
 
     from weasyprint.pdf import fonts
 
-    from scorecard import render
+    from scorecard import printing
 
     monkeypatch.setattr(fonts, "harfbuzz_subset", None)  # what a machine without the library has
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
     html = '<html><head><link rel="stylesheet" href="scorecard.css"></head><body><p>Customers gained 1,234 — ü ß €</p></body></html>'
-    render.html_to_pdf(html, tmp_path / "first.pdf")
+    printing.html_to_pdf(html, tmp_path / "first.pdf")
     time.sleep(1.1)
-    render.html_to_pdf(html, tmp_path / "second.pdf")
+    printing.html_to_pdf(html, tmp_path / "second.pdf")
     assert (tmp_path / "first.pdf").read_bytes() == (tmp_path / "second.pdf").read_bytes()
 
 

@@ -13,7 +13,7 @@ import pytest
 from pypdf import PdfReader
 
 from conftest import REALDATA, card, compute, make_data
-from scorecard import formatting, narrative, render
+from scorecard import chart_markup, charts, formatting, narrative, printing, render
 from scorecard.engine import Check
 from scorecard.errors import DataError
 from scorecard.source import Source
@@ -191,7 +191,7 @@ def test_a_sign_never_parts_from_its_number_at_a_line_break(tmp_path):
     )
     for joined, expect_split in ((render.keep_signs(figures_text), False), (figures_text, True)):
         html = f"<html><body><p style=\"width: 9mm; font: 9pt 'DejaVu Sans'\">{joined}</p></body></html>"
-        render.html_to_pdf(html, tmp_path / "narrow.pdf")
+        printing.html_to_pdf(html, tmp_path / "narrow.pdf")
         lines = [line.strip() for line in PdfReader(tmp_path / "narrow.pdf").pages[0].extract_text().splitlines() if line.strip()]
         split = any(line in ("+", "\u2212", "±", "▲", "+€", "2010-") or line.endswith(("+", "\u2212", "-")) for line in lines)
         assert split is expect_split, lines
@@ -223,8 +223,13 @@ def test_material_exclusions_are_said_on_page_1():
 def test_real_data_page_1_warns_of_short_history_with_the_remedy(tmp_path):
     document = compute(REALDATA, "2011-Q3", max_excluded=Decimal("0.10"), min_segment_customers=30)
     company = card(document)
-    html = render.scorecard_html(document, company, render.scorecard_charts(document, company), render.environment())
-    render.html_to_pdf(html, tmp_path / "company.pdf")
+    html = render.scorecard_html(
+        document,
+        company,
+        {name: chart_markup.data_uri(svg) for name, svg in charts.for_scorecard(document, company).items()},
+        render.environment(),
+    )
+    printing.html_to_pdf(html, tmp_path / "company.pdf")
     page_1 = " ".join(PdfReader(tmp_path / "company.pdf").pages[0].extract_text().split())
     assert "Short history: the data begins on 2010-12-01, but run-rates at the period start look back 365 days, to 2010-07-01" in page_1
     assert "rebuild with --window-days 212 or less, or report a period starting on or after 2011-12-01" in page_1

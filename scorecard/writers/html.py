@@ -24,7 +24,7 @@ class HtmlSummaries:
         for scorecard in context.scorecards:
             started = time.perf_counter()
             card = document["scorecards"][scorecard.index]
-            svgs = context.chart_svgs.get(scorecard.segment) or render.scorecard_chart_svgs(document, card)
+            svgs = context.chart_svgs.get(scorecard.segment) or _draw_charts(document, card)
             target = staging / (scorecard.stem + ".html")
             target.write_text(render.summary_html(document, card, svgs, env), encoding="utf-8")
             context.timings[target.name] = time.perf_counter() - started
@@ -36,3 +36,10 @@ class HtmlSummaries:
         context.timings[target.name] = time.perf_counter() - started
         context.scopes.setdefault(BOARD_PACK_SCOPE, {"title": "Board pack"})["html"] = target.name
         return written + [target.name]
+
+
+def _draw_charts(document: dict, card: dict) -> dict[str, str]:
+    """A scorecard's charts when no PDF writer drew them first (it shares its SVGs through the context)."""
+    from .. import charts
+
+    return charts.for_scorecard(document, card)

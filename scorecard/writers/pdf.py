@@ -9,7 +9,7 @@ import time
 from concurrent.futures import as_completed
 from pathlib import Path
 
-from .. import charts, render
+from .. import chart_markup, render
 from . import BOARD_PACK_SCOPE, BuildContext
 from .workers import RenderWorkers
 
@@ -18,12 +18,14 @@ def _render_scorecard(document: dict, index: int, target: Path) -> tuple[float, 
     """One scorecard to one PDF. Runs in a worker process; returns seconds spent, the chart SVGs (the
     HTML summary inlines the same charts instead of drawing them again) and the PDF's outline (pages
     and sections: the board pack's contents)."""
+    from .. import charts, printing  # Altair and WeasyPrint: loaded in the render workers only
+
     started = time.perf_counter()
     card = document["scorecards"][index]
     env = render.environment()
-    svgs = render.scorecard_chart_svgs(document, card)
-    html = render.scorecard_html(document, card, {name: charts.data_uri(svg) for name, svg in svgs.items()}, env)
-    rendered = render.html_to_pdf(html, target)
+    svgs = charts.for_scorecard(document, card)
+    html = render.scorecard_html(document, card, {name: chart_markup.data_uri(svg) for name, svg in svgs.items()}, env)
+    rendered = printing.html_to_pdf(html, target)
     outline = {"pages": len(rendered.pages), "sections": _sections(rendered.make_bookmark_tree())}
     return time.perf_counter() - started, svgs, outline
 
@@ -40,8 +42,10 @@ def _sections(bookmarks: list, sections: list | None = None) -> list[dict]:
 
 def _render_front(html: str) -> bytes:
     """The board pack's own pages as PDF bytes (in a render worker, while the build reads the scorecards)."""
+    from .. import printing
+
     buffer = io.BytesIO()
-    render.html_to_pdf(html, buffer)
+    printing.html_to_pdf(html, buffer)
     return buffer.getvalue()
 
 

@@ -28,8 +28,7 @@ def _start_worker(parent: int) -> None:
     """Render worker initializer: die with the build, import the renderer and start the chart runtime
     (its first chart costs ~0.5 s), all while the build is still computing the metrics."""
     _die_with_parent(parent)
-    from .. import charts
-    from . import pdf  # noqa: F401  (WeasyPrint: the tasks' own module)
+    from .. import charts, printing  # noqa: F401  (WeasyPrint: what the tasks draw PDFs with)
 
     charts.warm_up()
 
