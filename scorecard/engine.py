@@ -113,15 +113,6 @@ def _create_run_cohort_periods(con: Engine, period: Period) -> None:
     )
 
 
-# The models read from Python once the runner is done with them: every other model is dropped as soon as
-# the models reading it have run. Staging and the checked inputs go after the checks (see _compute).
-READ_AFTER_THE_RUNS = frozenset({"int_orders", "int_segments", "int_period_bridges", "int_scorecard_movements"})
-
-
-def _read_after_the_runs(name: str) -> bool:
-    return name.startswith(("mart_", "stg_")) or name.endswith("_checked") or name in READ_AFTER_THE_RUNS
-
-
 def prepare(
     con: Engine, source: Source, settings: Settings, as_of: date, progress: Progress | None = None
 ) -> tuple[ModelRunner, validation.DataQuality]:
@@ -130,7 +121,7 @@ def prepare(
     con.load(source, settings.segment_by)
     con.lock_down(source)
     # The purchase histories first, so that the at-risk fits can run beside the rest (see _compute).
-    runner = ModelRunner(con, first=(risk.HISTORIES,), kept=_read_after_the_runs)
+    runner = ModelRunner(con, first=(risk.HISTORIES,))
     runner.run(available=set(INPUT_TABLES - PERIOD_TABLES), progress=progress)
     validation.check_structure(con, source)
     quality = validation.summarise(con, source)

@@ -79,25 +79,12 @@ def run_order(models: dict[str, Model], first: tuple[str, ...] = ()) -> list[str
 class ModelRunner:
     """Runs models in dependency order, as far as the tables present allow."""
 
-    def __init__(
-        self,
-        con: Engine,
-        folder: Path | None = None,
-        inputs: frozenset[str] = INPUT_TABLES,
-        first: tuple[str, ...] = (),
-        kept: Callable[[str], bool] = lambda name: True,
-    ):
-        """`kept(name)`: whether the caller reads model `name` after the runs (the default: every model).
-        A model not kept is dropped as soon as every model that reads it has run, so memory holds only
-        what is still to be read (at 100M orders, the difference between computing and spilling to disk)."""
+    def __init__(self, con: Engine, folder: Path | None = None, inputs: frozenset[str] = INPUT_TABLES, first: tuple[str, ...] = ()):
         self.con = con
         folder = folder or resource_path("sql")
         self.models = discover(folder, inputs)
         self.order = run_order(self.models, first)
-        self.kept = kept
-        self.readers = {name: {reader for reader, model in self.models.items() if name in model.depends_on} for name in self.models}
         self.done: set[str] = set()
-        self.dropped: set[str] = set()
         self.timings: dict[str, float] = {}
         for path in sorted((folder / "macros").glob("*.sql")):
             con.create_macros(path.read_text())
@@ -106,20 +93,8 @@ class ModelRunner:
         """Drop the models whose names start with `prefixes` (e.g. staging once everything downstream
         of it is built), so memory holds only what later models read."""
         for name in reversed(self.order):
-            if name in self.done - self.dropped and name.startswith(prefixes):
+            if name in self.done and name.startswith(prefixes):
                 self.con.drop(name, self.models[name].materialized)
-                self.dropped.add(name)
-
-    def _drop_spent(self, model: Model, features: frozenset[str]) -> None:
-        """Drop the models `model` read that nothing still to run reads (a model whose feature is off never
-        runs) and the caller does not keep. A model read by a view stays: the view reads it when it is read."""
-        for name in sorted(model.depends_on & self.done - self.dropped):
-            readers = self.readers[name]
-            if self.kept(name) or any(self.models[reader].materialized == "view" for reader in readers):
-                continue
-            if all(reader in self.done or self.models[reader].requires not in (None, *features) for reader in readers):
-                self.con.drop(name, self.models[name].materialized)
-                self.dropped.add(name)
 
     def run(
         self,
@@ -144,7 +119,6 @@ class ModelRunner:
             ran.append(name)
             if after and name in after:
                 after[name]()
-            self._drop_spent(model, features)
             if progress:
                 progress("models", len(self.done), len(self.models), name)
         return ran

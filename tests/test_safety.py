@@ -720,43 +720,6 @@ def test_pdfs_are_byte_identical_without_harfbuzz_subset(tmp_path, monkeypatch):
     assert (tmp_path / "first.pdf").read_bytes() == (tmp_path / "second.pdf").read_bytes()
 
 
-def test_the_runner_drops_each_model_once_nothing_left_to_run_reads_it(tmp_path):
-    """Memory holds only what is still to be read: a model goes once its last reader has run, unless the
-    caller keeps it (it reads it afterwards), a model still to run reads it, or a view reads it."""
-    from scorecard import engine
-    from scorecard.models import ModelRunner
-
-    folder = tmp_path / "sql"
-    (folder / "macros").mkdir(parents=True)
-    models = {
-        "base": "select 1 as x",
-        "doubled": "select x * 2 as x from base",
-        "shown": "-- materialized: view\nselect x from doubled",
-        "report": "select x from shown",
-        "costed": "-- requires: profitability\nselect x from base",  # its feature is off: never runs
-        "later": "select base.x, run_periods.y from base, run_periods",  # runs once run_periods exists
-    }
-    for name, sql in models.items():
-        (folder / f"{name}.sql").write_text(sql)
-
-    def tables(con) -> set[str]:
-        return {name for (name,) in con.execute("select table_name from information_schema.tables").fetchall()}
-
-    with engine.connect() as con:
-        runner = ModelRunner(con, folder, inputs=frozenset({"run_periods"}), kept=lambda name: name == "report")
-        assert runner.run(available=set()) == ["base", "doubled", "shown", "report"]
-        # shown's reader has run; doubled stays while the view reads it; later has still to read base.
-        assert tables(con) == {"base", "doubled", "report"}
-        con.execute("create table run_periods as select 2 as y")
-        assert runner.run(available={"run_periods"}) == ["later"]
-        assert tables(con) == {"doubled", "report", "later", "run_periods"}
-        assert con.execute("select x from report").fetchall() == [(2,)]
-    with engine.connect() as con:  # by default the caller keeps every model
-        runner = ModelRunner(con, folder, inputs=frozenset({"run_periods"}))
-        runner.run(available=set())
-        assert tables(con) == {"base", "doubled", "shown", "report"}
-
-
 def test_a_tiny_parquet_file_of_one_huge_repeated_value_stays_within_memory(tmp_path):
     """The 76 KB file that took 9 GB: a Parquet dictionary holding one 1 MB name for 9,000 customers (7 KB
     here). On main: 20 GB and 2 minutes. Now every text value is cut as it is read: one clear error, ~1 GB."""
