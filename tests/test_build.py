@@ -248,6 +248,25 @@ def test_rendering_refuses_every_url_that_is_not_a_packaged_asset(tmp_path):
     printing.html_to_pdf('<html><head><link rel="stylesheet" href="scorecard.css"></head><body>ok</body></html>', tmp_path / "ok.pdf")
 
 
+def test_the_build_process_leaves_weasyprint_and_the_chart_runtime_to_its_render_workers():
+    """The build's own process writes HTML only, so it starts the SQL while its render workers load WeasyPrint
+    and the chart runtime (~0.8 CPU-s); SciPy is loaded by the fits' thread, beside the SQL."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from scorecard import build, cli, engine, render\n"
+        "from scorecard.writers import default_writers\n"
+        "default_writers()\n"
+        "render.check_fonts()\n"
+        "print(sorted(name for name in ('weasyprint', 'altair', 'vl_convert', 'scipy') if name in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert result.stdout.strip() == "[]"
+
+
 def test_template_with_a_url_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
     templates = tmp_path / "templates"
     import shutil
