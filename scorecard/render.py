@@ -61,7 +61,13 @@ def check_fonts() -> None:
     """Stop before rendering when fontconfig finds no font at all: Pango would crash (a segfault, or a
     broken render worker pool) instead of drawing text. Asks fontconfig itself (the library WeasyPrint
     loads), so the build's own process need not load WeasyPrint."""
-    library = ctypes.CDLL(ctypes.util.find_library("fontconfig") or "libfontconfig.so.1")
+    try:
+        library = ctypes.CDLL(ctypes.util.find_library("fontconfig") or "libfontconfig.so.1")
+    except OSError:
+        raise ScorecardError(
+            "the libraries that draw the PDFs are not installed (fontconfig is missing); install them "
+            "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core) and build again"
+        ) from None
     library.FcInitLoadConfigAndFonts.restype = ctypes.c_void_p
     library.FcConfigGetFonts.restype = ctypes.POINTER(_FontSet)
     library.FcConfigGetFonts.argtypes = [ctypes.c_void_p, ctypes.c_int]

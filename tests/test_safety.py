@@ -703,6 +703,18 @@ def test_no_usable_font_is_a_clear_error_not_a_segfault(tmp_path, jobs):
     assert not (tmp_path / "out" / "2025-Q3").exists()
 
 
+def test_missing_fontconfig_library_is_a_clear_error(monkeypatch):
+    """The build asks fontconfig itself whether fonts exist; without the library it says what to install."""
+    import ctypes.util
+
+    from scorecard import render
+    from scorecard.errors import ScorecardError
+
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: "libfontconfig-absent.so.9")
+    with pytest.raises(ScorecardError, match=r"fontconfig is missing\); install them \(Debian/Ubuntu: apt-get install libpango"):
+        render.check_fonts()
+
+
 def test_pdfs_are_byte_identical_without_harfbuzz_subset(tmp_path, monkeypatch):
     """Without libharfbuzz-subset0 WeasyPrint subsets fonts with fontTools, which stamps the time."""
     import time
