@@ -5,6 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import pty
+import re
+import subprocess
+import sys
+import threading
 
 import pytest
 from typer.testing import CliRunner
@@ -146,3 +152,66 @@ def test_every_command_has_help_text():
     for command in app.registered_commands:
         name = command.name or command.callback.__name__
         assert run(name, "--help").exit_code == 0
+
+
+def _on_a_terminal(*args: str, cwd) -> tuple[int, str, str]:
+    """Run the CLI with its stderr on a pseudo-terminal (what a user at a shell has) and stdout on a
+    pipe; returns the exit code, stdout and what the terminal received."""
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scorecard", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal, cwd=cwd
+    )
+    os.close(terminal)
+    received: list[bytes] = []
+
+    def drain() -> None:  # the terminal's buffer is small: read it as the command writes
+        while True:
+            try:
+                data = os.read(controller, 4096)
+            except OSError:  # the command closed its end
+                return
+            if not data:
+                return
+            received.append(data)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    stdout, _ = process.communicate(timeout=300)
+    reader.join(timeout=10)
+    os.close(controller)
+    return process.returncode, stdout.decode(), b"".join(received).decode()
+
+
+def _bars(stage: str, shown: str) -> list[tuple[int, int]]:
+    """(done, total) of every progress line of `stage` the terminal received."""
+    return [(int(done), int(total)) for done, total in re.findall(rf"\r{stage} +\[[#.]{{24}}\] (\d+)/(\d+) ", shown)]
+
+
+def test_a_terminal_sees_the_models_advance_on_one_line_then_cleared_and_stdout_keeps_only_figures(tmp_path):
+    code, stdout, shown = _on_a_terminal("metrics", "--period", "Q3", cwd=tmp_path)
+    assert code == 0, shown
+    bars = _bars("models", shown)
+    total = bars[-1][1]
+    assert total > 40 and [done for done, _ in bars] == list(range(1, total + 1))  # every model, in order, to the end
+    assert f"[{'#' * 24}] {total}/{total}" in shown
+    assert "\r" + " " * 90 + "\r" in shown  # the bar is wiped before anything else is said
+    assert "\r" not in stdout and "models" not in stdout
+    assert stdout.startswith("2025-Q3 ")
+
+
+def test_a_build_on_a_terminal_shows_the_scorecards_being_rendered(tmp_path):
+    code, stdout, shown = _on_a_terminal("build", "--period", "Q3", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert code == 0, shown
+    renders = _bars("render", shown)
+    pdfs = len(list((tmp_path / "out" / "2025-Q3").glob("*.pdf"))) - 1  # the board pack is not one of them
+    assert renders[-1] == (pdfs, pdfs) and len(renders) == pdfs
+    assert _bars("models", shown)
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path):
+    finished = subprocess.run(
+        [sys.executable, "-m", "scorecard", "metrics", "--period", "Q3"], capture_output=True, text=True, cwd=tmp_path, timeout=300
+    )
+    assert finished.returncode == 0, finished.stderr
+    assert "\r" not in finished.stderr and "[" not in finished.stderr
+    assert "SAMPLE DATA" in finished.stderr
