@@ -286,8 +286,8 @@ def plot(rows: list[dict], target: Path) -> None:
             "mark": {"type": "line", "point": True},
             "encoding": {
                 "x": x, "y": y,
-                "color": {"field": "series", "title": None, "legend": {"orient": "bottom"}},
-                "strokeDash": {"field": "kind", "title": None, "legend": {"orient": "bottom"}},
+                "color": {"field": "series", "title": None, "legend": {"orient": "bottom", "symbolType": "stroke"}},
+                "strokeDash": {"field": "kind", "title": None, "legend": {"orient": "bottom", "symbolType": "stroke", "symbolStrokeWidth": 2, "encode": {"symbols": {"update": {"stroke": {"value": "#555"}}}}}},
                 "detail": {"field": "kind"},
             },
         },
