@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from scorecard.source import resolve_source
 REPO = Path(__file__).resolve().parent.parent
 REALDATA = REPO / "tests" / "data" / "online-retail"  # copied from shared/realdata (CC BY 4.0)
 TODAY = date(2026, 11, 23)
+SCORECARD = [sys.executable, "-m", "scorecard"]  # the CLI, run as a user runs it: in a process of its own
 
 
 def require_component(available: bool, reason: str) -> None:

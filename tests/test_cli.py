@@ -9,13 +9,12 @@ import os
 import pty
 import re
 import subprocess
-import sys
 import threading
 
 import pytest
 from typer.testing import CliRunner
 
-from conftest import REALDATA, make_data
+from conftest import REALDATA, SCORECARD, make_data
 from scorecard.cli import app
 
 runner = CliRunner()
@@ -158,9 +157,7 @@ def _on_a_terminal(*args: str, cwd) -> tuple[int, str, str]:
     """Run the CLI with its stderr on a pseudo-terminal (what a user at a shell has) and stdout on a
     pipe; returns the exit code, stdout and what the terminal received."""
     controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "scorecard", *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal, cwd=cwd
-    )
+    process = subprocess.Popen([*SCORECARD, *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=terminal, cwd=cwd)
     os.close(terminal)
     received: list[bytes] = []
 
@@ -213,9 +210,7 @@ def test_a_build_on_a_terminal_shows_the_scorecards_being_rendered(tmp_path):
 
 
 def test_no_progress_bar_when_stderr_is_not_a_terminal(tmp_path):
-    finished = subprocess.run(
-        [sys.executable, "-m", "scorecard", "metrics", "--period", "Q3"], capture_output=True, text=True, cwd=tmp_path, timeout=300
-    )
+    finished = subprocess.run([*SCORECARD, "metrics", "--period", "Q3"], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert finished.returncode == 0, finished.stderr
     assert "\r" not in finished.stderr and "[" not in finished.stderr
     assert "SAMPLE DATA" in finished.stderr

@@ -17,13 +17,12 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from conftest import make_data
+from conftest import SCORECARD, make_data
 from scorecard.cli import app
 from scorecard.outputs import output_lock
 from scorecard.periods import parse_period
 
 runner = CliRunner()
-SCORECARD = [sys.executable, "-m", "scorecard"]
 
 
 def small_data(folder: Path) -> Path:
