@@ -20,6 +20,8 @@ from .resources import resource_path
 
 _COMMENT = re.compile(r"--[^\n]*")
 _WORD = re.compile(r"[a-z_][a-z0-9_]*")
+# `-- sorted by: customer_key, order_date`: column names only, never an expression.
+_SORTED_BY = re.compile(r"^--\s*sorted by:\s*([a-z_][a-z0-9_]*(?:\s*,\s*[a-z_][a-z0-9_]*)*)\s*$", re.MULTILINE)
 
 # Tables the caller creates before running models.
 INPUT_TABLES = frozenset(
@@ -40,6 +42,7 @@ class Model:
     depends_on: frozenset[str]
     materialized: str  # "table" or "view"
     requires: str | None  # a feature the model only runs with, e.g. "profitability"
+    sorted_by: str | None = None  # columns a table's rows may be stored in order of (a hint; no result depends on it)
 
     @property
     def body(self) -> str:
@@ -59,7 +62,10 @@ def discover(folder: Path, inputs: frozenset[str] = INPUT_TABLES) -> dict[str, M
         words = set(_WORD.findall(_strip_comments(text).lower()))
         materialized = "view" if re.search(r"^--\s*materialized:\s*view\b", text, re.MULTILINE) else "table"
         requires = re.search(r"^--\s*requires:\s*(\w+)", text, re.MULTILINE)
-        models[name] = Model(name, text, frozenset((words & known) - {name}), materialized, requires and requires.group(1))
+        sorted_by = _SORTED_BY.search(text)
+        models[name] = Model(
+            name, text, frozenset((words & known) - {name}), materialized, requires and requires.group(1), sorted_by and sorted_by.group(1)
+        )  # fmt: skip
     return models
 
 
@@ -113,7 +119,7 @@ class ModelRunner:
             if model.requires and model.requires not in features:
                 continue
             started = time.perf_counter()
-            self.con.run_model(name, model.body, model.materialized)
+            self.con.run_model(name, model.body, model.materialized, model.sorted_by)
             self.timings[name] = time.perf_counter() - started
             self.done.add(name)
             ran.append(name)

@@ -73,8 +73,9 @@ class Engine(Protocol):
     def create_macros(self, sql: str) -> None:
         """SQL macros (`create or replace macro …`) the models call."""
 
-    def run_model(self, name: str, sql: str, materialized: str) -> None:
-        """Create table or view `name` from a model's select statement."""
+    def run_model(self, name: str, sql: str, materialized: str, sorted_by: str | None = None) -> None:
+        """Create table or view `name` from a model's select statement. `sorted_by` (columns) is a hint the
+        engine may use to store a table's rows in that order; no result depends on it."""
 
     def drop(self, name: str, materialized: str) -> None: ...
 

@@ -397,7 +397,9 @@ class SparkEngine:
     def create_macros(self, sql: str) -> None:
         self.translate.add_macros(sql)
 
-    def run_model(self, name: str, sql: str, materialized: str) -> None:
+    def run_model(self, name: str, sql: str, materialized: str, sorted_by: str | None = None) -> None:
+        # sorted_by is not used: Spark groups by shuffling rows to their key's partition whatever their
+        # stored order, and a global sort would cost a shuffle of its own.
         translated = self.translate(sql, name)
         if materialized == "view" and "monotonically_increasing_id" in translated.lower():
             raise UnportableSQL(f"{name}: a model numbering rows without an order must be a table, not a view, on Spark")
