@@ -166,7 +166,8 @@ def run(sizes: list[str], data_root: Path, repeat: int, only: list[str] | None =
     rows = []
     for label in sizes:
         parquet = dataset(label, "parquet", data_root)
-        csv = dataset(label, "csv", data_root) if not only or any("csv" in token for token in only) else None
+        # The CSV copy whenever a CSV command runs (e.g. --only metrics), not only when "csv" is named.
+        csv = dataset(label, "csv", data_root) if not only or any(token in "metrics (csv)" for token in only) else None
         generated = json.loads((parquet / ".complete").read_text())
         server = postgres_server(label, parquet, data_root) if not only or any("postgres" in token for token in only) else None
         url = server.url("bench") if server else None
