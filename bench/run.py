@@ -163,11 +163,13 @@ def measure_transfer(server, url: str, repeat: int) -> dict:
 
 
 def run(sizes: list[str], data_root: Path, repeat: int, only: list[str] | None = None) -> list[dict]:
+    def wanted(command_name: str) -> bool:
+        return not only or any(token in command_name.lower() for token in only)
+
     rows = []
     for label in sizes:
         parquet = dataset(label, "parquet", data_root)
-        # The CSV copy whenever a CSV command runs (e.g. --only metrics), not only when "csv" is named.
-        csv = dataset(label, "csv", data_root) if not only or any(token in "metrics (csv)" for token in only) else None
+        csv = dataset(label, "csv", data_root) if wanted("metrics (CSV)") else None  # made only when a command reads it
         generated = json.loads((parquet / ".complete").read_text())
         server = postgres_server(label, parquet, data_root) if not only or any("postgres" in token for token in only) else None
         url = server.url("bench") if server else None
@@ -177,7 +179,7 @@ def run(sizes: list[str], data_root: Path, repeat: int, only: list[str] | None =
             ("metrics (PostgreSQL)", SCORECARD + ["metrics", "--period", "Q3", "--data", str(url), "--format", "json"]),
             ("build (Parquet)", None),
         ):
-            if only and not any(token in name.lower() for token in only) or ("PostgreSQL" in name and not server):
+            if not wanted(name) or ("PostgreSQL" in name and not server):
                 continue
             best, runs = None, 0
             while runs < repeat and (best is None or best["wall_s"] < REPEAT_UNDER_S):
