@@ -49,8 +49,9 @@ final as (
             when closed.customer_key is not null then 0
             else coalesce(window_orders.window_amount, 0)
         end::decimal(38, 2) as run_rate,
-        coalesce(window_orders.window_purchases, 0) as window_purchases,
-        coalesce(window_orders.period_purchases, 0) as period_purchases
+        -- counts as 32-bit integers: the largest intermediate table, 8 bytes a row less than count()'s BIGINTs
+        coalesce(window_orders.window_purchases, 0)::integer as window_purchases,
+        coalesce(window_orders.period_purchases, 0)::integer as period_purchases
     from window_orders
     full outer join closed
         on window_orders.customer_key = closed.customer_key
