@@ -47,7 +47,7 @@ def test_the_orders_are_stored_by_customer_for_the_models_that_group_them():
 
 def test_the_largest_tables_keep_keys_and_counts_in_32_bits():
     # Every kept order row carries customer_key, and the run-rates table holds millions of rows at 10M
-    # orders: 64-bit keys and counts there cost ~260 MiB of peak memory at that size (2.43 against 2.17 GiB).
+    # orders: 64-bit keys and counts there cost 170–260 MiB of peak memory at that size (~2,430 against 2,170–2,270 MiB).
     from datetime import date
 
     from scorecard import engine

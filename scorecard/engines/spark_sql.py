@@ -14,8 +14,9 @@ Spark lacks or reads differently, so a translation here is three steps:
      rounding of the scale), so both sides become DOUBLE first.
    - `row_number() over ()` (no order) numbers rows arbitrarily in DuckDB; Spark requires an order.
      The models use it only for surrogate keys, whose values are never shown or compared: Spark gets
-     `monotonically_increasing_id()` (unique, not consecutive). The engine materialises such a model
-     once (a checkpoint), so the keys cannot change between reads.
+     `monotonically_increasing_id()` (unique, not consecutive; 64 bits, so a cast of the key to a
+     narrower integer is dropped with it). The engine materialises such a model once (a checkpoint), so
+     the keys cannot change between reads.
    - `timezone(zone, <timestamptz>)` becomes `from_utc_timestamp` (the session time zone is UTC, as in
      DuckDB), as a TIMESTAMP_NTZ like DuckDB's result.
    - `hash(x)` becomes `xxhash64(x)`: another 64-bit hash. Only for grouping; its values differ.
@@ -318,13 +319,17 @@ def _double_division(tree: exp.Expression) -> exp.Expression:
 
 
 def _unordered_row_number(tree: exp.Expression) -> exp.Expression:
-    def rule(node):
-        if (
+    def unordered(node) -> bool:
+        return (
             isinstance(node, exp.Window)
             and isinstance(node.this, exp.RowNumber)
             and not node.args.get("partition_by")
             and not node.args.get("order")
-        ):
+        )
+
+    def rule(node):
+        # A key narrowed to 32 bits for DuckDB's memory stays 64 bits here: Spark's ids are not consecutive.
+        if unordered(node) or (isinstance(node, exp.Cast) and unordered(node.this)):
             return exp.Anonymous(this="monotonically_increasing_id", expressions=[])
         return node
 
