@@ -169,10 +169,10 @@ def waterfall(
     bar_height = max(8, int(height / len(rows) * 0.62))
     bars = base.mark_bar(height=bar_height, clip=True).encode(
         x=alt.X("low:Q", title=None, axis=axis, scale=scale),
-        x2="high:Q",
+        x2=alt.X2("high:Q"),
         color=alt.Color("kind:N", scale=colours, legend=None),
     )
-    text = base.mark_text(align="left", dx=4, fontSize=9.5, color=INK).encode(x="high:Q", text="text:N")
+    text = base.mark_text(align="left", dx=4, fontSize=9.5, color=INK).encode(x=alt.X("high:Q"), text=alt.Text("text:N"))
     layers = [bars, text]
     if domain:
         # The break: a white ≈ across each total bar, just right of where the axis starts.
@@ -261,7 +261,7 @@ def _figure_rows(shown: list[dict], rows: list[tuple[str, list[str]]], width: in
         .encode(
             x=_period_axis(shown, labels=False),
             y=alt.Y("row:N", sort=[name for name, _ in rows], title=None, axis=alt.Axis(ticks=False, domain=False, labelFontWeight="bold")),
-            text="text:N",
+            text=alt.Text("text:N"),
         )
         .properties(width=width, height=13 * len(rows))
     )
@@ -303,7 +303,7 @@ def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str |
                 title=None,
                 legend=alt.Legend(orient="right", labelLimit=150),
             ),
-            opacity=alt.condition("datum.short", alt.value(0.35), alt.value(1.0)),
+            opacity=alt.OpacityValue(1.0, condition={"test": "datum.short", "value": 0.35}),
         )
     )
     net_line = (
@@ -356,16 +356,16 @@ def value_trend(card: dict, numbers: formatting.Numbers, data_from: str | None =
                 legend=alt.Legend(orient="right", labelLimit=150),
             ),
             order=alt.Order("order:Q"),
-            opacity=alt.condition("datum.short", alt.value(0.35), alt.value(1.0)),
+            opacity=alt.OpacityValue(1.0, condition={"test": "datum.short", "value": 0.35}),
         )
     )
     net = [{"period": period["period"], "net": float(period["headline"]["value_net"])} for period in shown]
     net_marks = (
         alt.Chart(alt.Data(values=net))
         .mark_tick(color=INK, thickness=2, size=max(10, int(width / max(1, len(shown)) * 0.55)))
-        .encode(x=x, y="net:Q")
+        .encode(x=x, y=alt.Y("net:Q"))
     )
-    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y="zero:Q")
+    zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color="#999").encode(y=alt.Y("zero:Q"))
     top = layered(columns, zero, net_marks, width=width, height=height)
     rows = _figure_rows(
         shown,
@@ -409,18 +409,18 @@ def whale_curve(profitability: dict, numbers: formatting.Numbers, width: int = 6
     x = alt.X("customers:Q", axis=alt.Axis(format=".0%", title="customers, most profitable first"), scale=alt.Scale(domain=[0, 1]))
     line = alt.Chart(alt.Data(values=points)).mark_line(color=GAIN, strokeWidth=2.5).encode(x=x, y=alt.Y("profit:Q", axis=y_axis))
     marks = [{"customers": peak["customers_share"] or 0.0, "profit": peak_y, "text": peak_label}]
-    peak_point = alt.Chart(alt.Data(values=marks)).mark_point(filled=True, size=70, color=INK).encode(x=x, y="profit:Q")
+    peak_point = alt.Chart(alt.Data(values=marks)).mark_point(filled=True, size=70, color=INK).encode(x=x, y=alt.Y("profit:Q"))
     # The label sits on whichever side of the peak has room.
     right_side = (peak["customers_share"] or 0.0) < 0.6
     peak_text = (
         alt.Chart(alt.Data(values=marks))
         .mark_text(dy=-10, fontSize=10, color=INK, align="left" if right_side else "right", dx=6 if right_side else -6)
-        .encode(x=x, y="profit:Q", text="text:N")
+        .encode(x=x, y=alt.Y("profit:Q"), text=alt.Text("text:N"))
     )
     break_even = alt.Chart(alt.Data(values=marks)).mark_rule(color=LOSS, strokeDash=[4, 3]).encode(x=x)
     layers = [line, break_even, peak_point, peak_text]
     if as_share:  # the 100 % line is named in the axis title: a label on the chart would sit on the curve
-        layers.append(alt.Chart(alt.Data(values=[{"profit": 1.0}])).mark_rule(color="#999").encode(y="profit:Q"))
+        layers.append(alt.Chart(alt.Data(values=[{"profit": 1.0}])).mark_rule(color="#999").encode(y=alt.Y("profit:Q")))
     return to_svg(
         layered(*layers, width=width, height=height, title="Whale curve: who creates and who destroys profit (dashed: break-even)")
     )

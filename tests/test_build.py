@@ -267,6 +267,31 @@ def test_the_build_process_leaves_weasyprint_and_the_chart_runtime_to_its_render
     assert result.stdout.strip() == "[]"
 
 
+def test_a_render_worker_compiles_the_templates_once_and_altair_never_rebuilds_its_class_table(tmp_path, monkeypatch):
+    """Two costs every scorecard used to pay again in its render worker (~0.15 of ~2 CPU-s): compiling
+    the templates, and Altair rebuilding its table of every schema class for each chart channel given
+    as a string rather than as a channel object."""
+    import altair.utils.schemapi
+    import jinja2
+
+    from conftest import compute
+
+    compiled, class_tables = [], []
+    compile_template = jinja2.Environment.compile
+    monkeypatch.setattr(jinja2.Environment, "compile", lambda env, *args, **kw: compiled.append(1) or compile_template(env, *args, **kw))
+    build_class_table = altair.utils.schemapi._FromDict.__init__
+    monkeypatch.setattr(altair.utils.schemapi._FromDict, "__init__", lambda *args: class_tables.append(1) or build_class_table(*args))
+    document = compute(small_data(tmp_path / "data"))
+    for index in range(len(document["scorecards"])):
+        compiled.clear()
+        pdf_writer._render_scorecard(document, index, tmp_path / f"{index}.pdf")
+        assert (tmp_path / f"{index}.pdf").stat().st_size > 0
+        if index:
+            assert compiled == [], "the templates were compiled again for another scorecard"
+    assert len(document["scorecards"]) >= 2
+    assert class_tables == []
+
+
 def test_template_with_a_url_is_refused_and_nothing_is_written(tmp_path, monkeypatch):
     templates = tmp_path / "templates"
     import shutil
