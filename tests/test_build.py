@@ -12,7 +12,7 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from conftest import make_data
+from conftest import compute, make_data
 from scorecard import build as build_module
 from scorecard import formatting, printing, render
 from scorecard.build import BuildOptions, build
@@ -273,8 +273,6 @@ def test_a_render_worker_compiles_the_templates_once_and_altair_never_rebuilds_i
     as a string rather than as a channel object."""
     import altair.utils.schemapi
     import jinja2
-
-    from conftest import compute
 
     compiled, class_tables = [], []
     compile_template = jinja2.Environment.compile
