@@ -108,6 +108,10 @@ def test_unordered_row_number_becomes_unique_ids(translate):
     # narrowed to 32 bits for DuckDB: Spark's ids need all 64 (a second partition's start at 2^33)
     assert translate("select cast(row_number() over () as integer) as k from t") == "SELECT MONOTONICALLY_INCREASING_ID() AS k FROM t"
     assert translate("select cast(x as integer) as k from t") == "SELECT CAST(x AS INT) AS k FROM t"  # other casts stay
+    assert (
+        translate("select cast(row_number() over () as varchar) as k from t")
+        == "SELECT CAST(MONOTONICALLY_INCREASING_ID() AS STRING) AS k FROM t"
+    )
     ordered = translate("select row_number() over (partition by g order by x) as k from t")
     assert "ROW_NUMBER() OVER (PARTITION BY g ORDER BY x" in ordered
 

@@ -329,7 +329,8 @@ def _unordered_row_number(tree: exp.Expression) -> exp.Expression:
 
     def rule(node):
         # A key narrowed to 32 bits for DuckDB's memory stays 64 bits here: Spark's ids are not consecutive.
-        if unordered(node) or (isinstance(node, exp.Cast) and unordered(node.this)):
+        narrowed = isinstance(node, exp.Cast) and node.to.is_type(*exp.DataType.INTEGER_TYPES) and unordered(node.this)
+        if unordered(node) or narrowed:
             return exp.Anonymous(this="monotonically_increasing_id", expressions=[])
         return node
 
