@@ -67,3 +67,39 @@ def test_the_largest_tables_keep_keys_and_counts_in_32_bits():
     assert types["int_customer_boundary_states.window_purchases"] == "INTEGER"
     assert types["int_customer_boundary_states.period_purchases"] == "INTEGER"
     assert types["int_customer_periods.purchases_in_period"] == "INTEGER"
+
+
+def test_duckdb_proves_a_key_column_unique_by_its_sorted_hashes():
+    with DuckDBEngine() as con:
+        con.execute("create table keys as select * from (values ('a'), ('b'), (null), (null), ('c')) as t(k)")
+        assert not con.may_repeat("keys", "k")  # NULLs are missing keys, not repeated ones
+        con.execute("insert into keys values ('b')")
+        assert con.may_repeat("keys", "k")
+        con.execute("create table no_keys (k varchar)")
+        assert not con.may_repeat("no_keys", "k")
+        # Generated columns: repeats wherever they are in the table, or none.
+        for size, repeats in ((1_000, 0), (50_000, 0), (50_000, 1), (50_000, 3)):
+            con.execute(f"create or replace table ids as select 'o' || i as k from range({size}) as t(i)")
+            con.execute(f"insert into ids select 'o' || (i * 7919 % {size}) from range({repeats}) as t(i)")
+            assert con.may_repeat("ids", "k") == (repeats > 0), (size, repeats)
+
+
+def test_unique_keys_are_proved_without_grouping_them(monkeypatch):
+    """Grouping every key (by hash, then by value) is only for naming duplicates: on unique keys the
+    engine's proof is all that runs."""
+    from datetime import date
+
+    from scorecard import engine
+    from scorecard.settings import Settings
+    from scorecard.source import resolve_source
+
+    queries: list[str] = []
+    original = DuckDBEngine.execute
+
+    def recording(self, sql, parameters=()):
+        queries.append(sql)
+        return original(self, sql, parameters)
+
+    monkeypatch.setattr(DuckDBEngine, "execute", recording)
+    engine.check(resolve_source(None), Settings(), as_of=date(2026, 1, 1))
+    assert queries and not any("having count(*) > 1" in sql for sql in queries)

@@ -79,6 +79,10 @@ class Engine(Protocol):
 
     def drop(self, name: str, materialized: str) -> None: ...
 
+    def may_repeat(self, table: str, column: str) -> bool:
+        """Whether two non-null values of `column` in `table` may be equal. False proves every value unique;
+        True says two of them share a 64-bit hash (the unique-key checks then compare the values)."""
+
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> Cursor:
         """Run a query (DuckDB SQL, `?` parameters) and return its rows."""
 

@@ -436,6 +436,11 @@ class SparkEngine:
         self.frames.pop(name, None)
         self.spark.catalog.dropTempView(name)
 
+    def may_repeat(self, table: str, column: str) -> bool:
+        # Grouped by hash, the work spreads over the cluster; one sorted window, as DuckDB does it, would not.
+        shared_hash = f"select 1 from {table} where {column} is not null group by hash({column}) having count(*) > 1 limit 1"
+        return self.execute(shared_hash).fetchone() is not None
+
     def execute(self, sql: str, parameters: Sequence[Any] = ()) -> _Rows:
         translated = self.translate(sql)
         frame = self.spark.sql(translated, args=list(parameters)) if parameters else self.spark.sql(translated)
