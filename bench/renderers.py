@@ -116,6 +116,13 @@ def _serve_templates(page, html: str) -> None:
     page.route("**/*", answer)
 
 
+def chromium_version() -> str | None:
+    if not CHROMIUM.is_file():
+        return None
+    printed = subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True).stdout  # "Chromium 150.0… built on…"
+    return printed.split()[1]
+
+
 def chromium_round(pages: list[dict]) -> dict:
     from playwright.sync_api import sync_playwright
 
@@ -196,13 +203,10 @@ def main() -> None:
         for name in renderers if number % 2 == 0 else reversed(renderers):
             measured[name].append(renderers[name](pages))
             print(f"round {number + 1} {name}: {measured[name][-1]['cpu_s']:.3f} CPU-s a scorecard", flush=True)
-    chromium = (
-        subprocess.run([str(CHROMIUM), "--version"], capture_output=True, text=True).stdout.split()[1] if CHROMIUM.is_file() else None
-    )
     results = {
         "run_at": datetime.now(UTC).isoformat(timespec="seconds"), "commit": commit(), "machine": machine(),
         "data": args.data_source or "the bundled sample", "scorecards": len(pages), "rounds": args.rounds,
-        "chromium": chromium, "charts_cpu_s": round(charts_cpu, 3),
+        "chromium": chromium_version(), "charts_cpu_s": round(charts_cpu, 3),
         "renderers": {name: summarise(rounds) for name, rounds in measured.items()},
     }  # fmt: skip
     write(results, args.out)
