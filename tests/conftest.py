@@ -96,6 +96,21 @@ def compute(data: Path | None, period: str = "2025-Q3", as_of: date = TODAY, **s
     return result.document
 
 
+def record_queries(monkeypatch) -> list[str]:
+    """Every query sent to the DuckDB engine from here on (validation checks, mart reads, …), in order."""
+    from scorecard.engines.duckdb import DuckDBEngine
+
+    queries: list[str] = []
+    original = DuckDBEngine.execute
+
+    def recording(self, sql, parameters=()):
+        queries.append(sql)
+        return original(self, sql, parameters)
+
+    monkeypatch.setattr(DuckDBEngine, "execute", recording)
+    return queries
+
+
 def card(document: dict, segment: str | None = None) -> dict:
     for scorecard in document["scorecards"]:
         if scorecard["segment"] == segment:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conftest import record_queries
 from scorecard.engines.duckdb import DuckDBEngine
 from scorecard.models import ModelRunner, discover
 from scorecard.resources import resource_path
@@ -93,13 +94,6 @@ def test_unique_keys_are_proved_without_grouping_them(monkeypatch):
     from scorecard.settings import Settings
     from scorecard.source import resolve_source
 
-    queries: list[str] = []
-    original = DuckDBEngine.execute
-
-    def recording(self, sql, parameters=()):
-        queries.append(sql)
-        return original(self, sql, parameters)
-
-    monkeypatch.setattr(DuckDBEngine, "execute", recording)
+    queries = record_queries(monkeypatch)
     engine.check(resolve_source(None), Settings(), as_of=date(2026, 1, 1))
     assert queries and not any("having count(*) > 1" in sql for sql in queries)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, require_component
+from conftest import REPO, record_queries, require_component
 from scorecard import engine
 from scorecard.errors import DataError
 from scorecard.models import discover
@@ -20,7 +20,6 @@ from scorecard.source import resolve_source
 
 require_component(importlib.util.find_spec("sqlglot") is not None, "sqlglot is not installed: pip install '.[spark]'")
 
-from scorecard.engines.duckdb import DuckDBEngine  # noqa: E402
 from scorecard.engines.spark_sql import Translator, UnportableSQL  # noqa: E402
 
 CORPUS = REPO / "tests" / "broken"
@@ -45,19 +44,12 @@ def test_every_model_translates(translate, name):
 def _queries_run(monkeypatch) -> set[str]:
     """Every query the pipeline sends to an engine (validation checks, mart reads, …): recorded from runs on
     the sample and on broken inputs that take each branch of the checks (bad values, duplicates, currencies)."""
-    seen: set[str] = set()
-    original = DuckDBEngine.execute
-
-    def recording(self, sql, parameters=()):
-        seen.add(sql)
-        return original(self, sql, parameters)
-
-    monkeypatch.setattr(DuckDBEngine, "execute", recording)
+    queries = record_queries(monkeypatch)
     engine.compute(resolve_source(None), "2025-Q3", Settings(gross_margin=None), as_of=date(2026, 1, 1))
     for case in ("09-unparseable-order-date", "12-duplicate-customer-id", "19-mixed-currencies", "27-cost-amount-not-a-number"):
         with pytest.raises(DataError):
             engine.check(resolve_source(CORPUS / case), Settings(), as_of=date(2026, 1, 1))
-    return seen
+    return set(queries)
 
 
 def test_every_query_the_pipeline_runs_translates(translate, monkeypatch):
