@@ -10,7 +10,7 @@ Rows (the build rows of the performance targets in the README):
   10m     1,000,000 customers / ~10M orders, 12 segments, Parquet (13 scorecards and the board pack)
 
 The generated data is made and cached under bench/data/ as bench/run.py does. Each build runs in its own
-process with --force into an empty folder; wall time, CPU time (user + system, render workers included)
+process with --force into an empty folder; wall time, CPU time (user + system)
 and peak RSS (of the largest single process) come from os.wait4, and the metrics part of the wall time
 from the build's manifest. The fastest run (by wall time) is kept, with the machine's load average just
 before it: on a shared machine, compare CPU times rather than wall times. Results go to
@@ -76,8 +76,8 @@ def write(results: list[dict], repeat: int, out: Path, measured: str | None = No
     (out / "builds.json").write_text(json.dumps(document, indent=2) + "\n")
     lines = [
         f"`scorecard build` benchmark, run {document['run_at']} at commit {document['commit']} on {info['cpus']} cores, "
-        f"{info['memory_gib']} GiB, Python {info['python']}, WeasyPrint {info['versions']['weasyprint']}, "
-        f"vl-convert {info['versions']['vl-convert-python']}; best of {repeat} by wall time.",
+        f"{info['memory_gib']} GiB, Python {info['python']}, Typst (Python package) {info['versions']['typst']}; "
+        f"best of {repeat} by wall time.",
         "",
         "| build | orders | wall (s) | CPU (s) | of which metrics, wall (s) | peak RSS (MiB) | load average before | target wall (s) |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",

@@ -211,7 +211,7 @@ def run(sizes: list[str], data_root: Path, repeat: int, only: list[str] | None =
 
 def machine() -> dict:
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    versions = {name: metadata.version(name) for name in ("scorecard", "duckdb", "weasyprint", "vl-convert-python")}
+    versions = {name: metadata.version(name) for name in ("scorecard", "duckdb", "typst")}
     return {"cpus": os.cpu_count(), "memory_gib": round(memory, 1), "python": platform.python_version(),
             "platform": platform.platform(), "versions": versions}  # fmt: skip
 
@@ -231,7 +231,7 @@ def write(rows: list[dict], out: Path) -> None:
     (out / "results.json").write_text(json.dumps(document, indent=2) + "\n")
     lines = [
         f"Benchmark written {document['run_at']} on {info['cpus']} cores, {info['memory_gib']} GiB, Python {info['python']}, "
-        f"DuckDB {info['versions']['duckdb']}, WeasyPrint {info['versions']['weasyprint']}. Wall: the fastest of `runs` runs "
+        f"DuckDB {info['versions']['duckdb']}, Typst (Python package) {info['versions']['typst']}. Wall: the fastest of `runs` runs "
         "(one when the first took over a minute); CPU: user + system of that run; load: the machine's 1-minute load "
         "average as it ended (2 cores: above 2, others were competing for them).",
         "",

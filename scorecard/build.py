@@ -11,6 +11,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -22,14 +23,13 @@ from .settings import Settings
 from .source import Source
 from .writers import BuildContext, Scorecard, Writer, default_writers
 from .writers.manifest import versions
-from .writers.workers import RenderWorkers, render_workers
 
 
 @dataclass
 class BuildOptions:
     out: Path = Path("scorecards")
     segments: list[str] | None = None  # None: every segment gets its PDF
-    jobs: int | None = None  # render processes; None: one per core, at most 4
+    jobs: int | None = None  # PDFs typeset at once; None: one per core, at most 4
     force: bool = False
     wait: bool = False
     as_of: date | None = None
@@ -73,9 +73,9 @@ def _unchanged(folder: Path, fingerprint: str) -> bool:
 
 @contextlib.contextmanager
 def _terminate_cleanly():
-    """SIGTERM (systemd stopping the unit, `kill`) becomes Interrupted: render workers are stopped, the
-    staging folder is removed, nothing is published, and the CLI exits with 143. A second SIGTERM during
-    that cleanup is ignored; SIGKILL cannot be caught, but workers die with the build (writers/pdf.py)."""
+    """SIGTERM (systemd stopping the unit, `kill`) becomes Interrupted: the staging folder is removed,
+    nothing is published, and the CLI exits with 143. A second SIGTERM during that cleanup is ignored.
+    The build starts no other process, so even SIGKILL leaves nothing running behind it."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -92,19 +92,32 @@ def _terminate_cleanly():
 
 
 def build(source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None = None) -> BuildReport:
-    # The render processes start first: their start-up overlaps this process importing the engine and
-    # the renderer (~1 s) and the engine's SQL.
-    with _terminate_cleanly(), render_workers(options.jobs or min(4, os.cpu_count() or 1)) as workers:
+    with _terminate_cleanly():
         from . import render
 
-        render.check_fonts()
         render.check_logo(settings.logo)
-        return _build(source, period_text, settings, options, writers, workers)
+        return _build(source, period_text, settings, options, writers)
 
 
-def _build(
-    source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None, workers: RenderWorkers | None
-) -> BuildReport:
+def _write_all(writers: list[Writer], context: BuildContext, staging: Path) -> list[str]:
+    """Every writer in turn, with threads that typeset the PDFs meanwhile (BuildContext.typeset). When
+    this returns or raises, no thread is writing into `staging` any more."""
+    with ThreadPoolExecutor(max_workers=context.jobs, thread_name_prefix="scorecard-typeset") as typesetter:
+        context.typesetter = typesetter
+        try:
+            files: list[str] = []
+            for writer in writers:
+                files += writer.write(context, staging)
+            context.finish_typesetting()
+        except BaseException:
+            typesetter.shutdown(cancel_futures=True)  # and the with block waits for what is running
+            raise
+        finally:
+            context.typesetter = None
+    return files
+
+
+def _build(source: Source, period_text: str, settings: Settings, options: BuildOptions, writers: list[Writer] | None) -> BuildReport:
     from . import engine, metrics
 
     started = time.perf_counter()
@@ -132,7 +145,7 @@ def _build(
         label=label,
         scorecards=[Scorecard(segment, index_of[segment], pdf_names[segment].removesuffix(".pdf")) for segment in wanted],
         source=source,
-        workers=workers,
+        jobs=options.jobs or min(4, os.cpu_count() or 1),
         progress=options.progress,
         metrics_seconds=metrics_seconds,
         engine=result.engine,
@@ -145,14 +158,10 @@ def _build(
         final = out / label
         outputs.check_replaceable(final)
         if not options.force and _unchanged(final, context.fingerprint):
-            if workers:
-                workers.stop()  # not needed after all: stop them rather than wait for their start-up
             return BuildReport(final, [], {}, metrics_seconds, time.perf_counter() - started, skipped=True, document=document)
         staging = outputs.new_staging_folder(out, label)
         try:
-            files: list[str] = []
-            for writer in writers:
-                files += writer.write(context, staging)
+            files = _write_all(writers, context, staging)
             final = outputs.publish(staging, out, label)
         except BaseException:
             outputs.discard(staging)

@@ -285,7 +285,7 @@ def build(
         ),
     ] = None,
     config: Config = None,
-    jobs: Annotated[int | None, typer.Option(help="Render processes (default: one per core, at most 4).")] = None,
+    jobs: Annotated[int | None, typer.Option(help="PDFs typeset at once, in threads (default: one per core, at most 4).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Render even when nothing changed since the last build.")] = False,
     wait: Annotated[
         bool, typer.Option("--wait", help="If another build is writing to the output folder, wait for it instead of exiting with code 4.")

@@ -1,15 +1,11 @@
-"""Rendering: the metrics document → HTML (Jinja2, autoescaped, strict); scorecard/printing.py makes
-the PDFs from it (WeasyPrint, offline).
-
-Templates read only the metrics document (every figure traces to metrics.json). Neither WeasyPrint nor
-the chart runtime is loaded here: the build's own process writes the HTML, its render workers the PDFs.
-"""
+"""Rendering: the view models every report shares (tiles, tables in words, the outlook's sentences…),
+derived from the metrics document only (every figure traces to metrics.json), and the HTML summaries
+made from them (Jinja2, autoescaped, strict). The PDFs' page models (scorecard/pages.py) build on the
+same view models."""
 
 from __future__ import annotations
 
 import base64
-import ctypes
-import ctypes.util
 import functools
 import math
 import re
@@ -61,38 +57,6 @@ def _environment(templates: Path) -> jinja2.Environment:
     return env
 
 
-class _FontSet(ctypes.Structure):
-    _fields_ = [("nfont", ctypes.c_int), ("sfont", ctypes.c_int), ("fonts", ctypes.c_void_p)]  # fontconfig's FcFontSet
-
-
-def check_fonts() -> None:
-    """Stop before rendering when fontconfig finds no font at all: Pango would crash (a segfault, or a
-    broken render worker pool) instead of drawing text. Asks fontconfig itself (the library WeasyPrint
-    loads), so the build's own process need not load WeasyPrint."""
-    try:
-        library = ctypes.CDLL(ctypes.util.find_library("fontconfig") or "libfontconfig.so.1")
-    except OSError:
-        raise ScorecardError(
-            "the libraries that draw the PDFs are not installed (fontconfig is missing); install them "
-            "(Debian/Ubuntu: apt-get install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz0b fonts-dejavu-core) and build again"
-        ) from None
-    library.FcInitLoadConfigAndFonts.restype = ctypes.c_void_p
-    library.FcConfigGetFonts.restype = ctypes.POINTER(_FontSet)
-    library.FcConfigGetFonts.argtypes = [ctypes.c_void_p, ctypes.c_int]
-    library.FcConfigDestroy.argtypes = [ctypes.c_void_p]
-    config = library.FcInitLoadConfigAndFonts()
-    try:
-        fonts = library.FcConfigGetFonts(config, 0)  # FcSetSystem
-        found = bool(fonts) and fonts.contents.nfont > 0
-    finally:
-        library.FcConfigDestroy(config)
-    if not found:
-        raise ScorecardError(
-            "no fonts are installed (fontconfig finds none), so no PDF can be drawn; install DejaVu Sans "
-            "(Debian/Ubuntu: apt-get install fonts-dejavu-core; Fedora: dnf install dejavu-sans-fonts) and build again"
-        )
-
-
 # U+2060 WORD JOINER: no line break on either side, invisible, and absent from the PDF's text.
 _SIGN_BEFORE_FIGURE = re.compile(r"(?<![\w])([+\u2212±▲▼])(?=\S)")
 
@@ -111,7 +75,7 @@ def keep_signs(text: str) -> str:
 
 # Customer-supplied text, by the document key that holds it, and the most characters a page shows of it.
 # metrics.json and metrics.csv keep every value whole; the PDF shows at most this much (a 10,000-character
-# word in a table cell takes WeasyPrint's line breaking minutes).
+# word in a table cell would crowd out the rest of its page).
 DISPLAYED_TEXT = {
     "segment": 60, "name": 80, "customer_id": 40, "referrer_name": 80, "referrer_id": 40, "referred_name": 80,
     "referred_customer_id": 40, "note": 280, "kind": 40, "main_cost_kind": 40, "company_name": 80, "segment_by": 40,
@@ -421,15 +385,8 @@ def _definitions(settings: dict, numbers: formatting.Numbers) -> list[tuple[str,
     ]  # fmt: skip
 
 
-def _quality(document: dict) -> dict:
-    quality = document["data_quality"]
-    by_table: dict[str, int] = {}
-    for item in quality["excluded"]:
-        by_table[item["table"]] = by_table.get(item["table"], 0) + item["rows"]
-    return {**quality, "excluded_by_table": by_table}
-
-
-def _common(document: dict, company: str) -> dict:
+def shared_context(document: dict, company: str) -> dict:
+    """What every report of the build shows alike: company, period, warnings, number formats."""
     period = document["period"]
     numbers = formatting.Numbers.for_document(document)
     return {
@@ -468,36 +425,6 @@ def _segment_grouping(document: dict, numbers: formatting.Numbers) -> str | None
         f"Other segments groups {numbers.plural(len(grouped), 'segment')} ({' or '.join(reasons)}; "
         f"--min-segment-customers 0 keeps them all), with the customers active at the start or end of the period: {names}."
     )
-
-
-def scorecard_html(document: dict, card: dict, chart_uris: dict[str, str], env: jinja2.Environment) -> str:
-    document, card = for_display(document), for_display(card)
-    company = document["settings"]["company_name"]
-    numbers = formatting.Numbers.for_document(document)
-    scope_title = card["segment"] if card["segment"] is not None else "Company"
-    context = _common(document, company) | {
-        "doc_title": f"{company} · {scope_title} scorecard · {document['period']['label']}",
-        "description": f"Customers gained versus lost, {scope_title}, {document['period']['label']}",
-        "running_title": f"{scope_title} · {_period_title(document)}",
-        "scope_title": scope_title,
-        "card": card,
-        "c": card["customers"],
-        "v": card["value"],
-        "rates": card["rates"],
-        "narrative": story(document, card),
-        "tiles": tiles(card, numbers, narrative.comparison_labels(document)),
-        "targets": targets(card, document["settings"]["targets"], numbers),
-        "engagement": engagement(card),
-        "migration": migration(card),
-        "definitions": definitions(document["settings"], numbers),
-        "profitability": profitability(card, document["settings"], numbers),
-        "outlook": outlook(card, document, numbers),
-        "notes": document["notes"],
-        "quality": _quality(document),
-        "charts": chart_uris,
-        "who": Names(card),
-    }
-    return env.get_template("scorecard.html").render(context)
 
 
 def profitability(card: dict, settings: dict, numbers: formatting.Numbers) -> dict | None:
@@ -638,24 +565,6 @@ def comparison(document: dict) -> list[dict]:
     return segments + [r for r in rows if r["is_company"]]
 
 
-def board_pack_html(document: dict, env: jinja2.Environment, contents: list[dict]) -> str:
-    """The pack's own pages — cover with the company's story and the segment comparison, contents — and
-    one blank page per scorecard page, carrying only the pack's page number: build.py lays each scorecard
-    page over its blank (see `contents`: title, pages, sections)."""
-    document = for_display(document)
-    company = document["settings"]["company_name"]
-    company_card = document["scorecards"][0]
-    context = _common(document, company) | {
-        "doc_title": f"{company} · customer scorecards · {document['period']['label']}",
-        "description": f"Board pack: customers gained versus lost by segment, {document['period']['label']}",
-        "running_title": f"Board pack · {_period_title(document)}",
-        "narrative": story(document, company_card),
-        "comparison": comparison(document),
-        "contents": contents,
-    }
-    return env.get_template("board_pack.html").render(context)
-
-
 # --- HTML summaries: page 1's content as one self-contained file (beside each PDF; the email body) -----
 
 # Where a message's note (what is attached, or where the files are) goes in an HTML summary.
@@ -681,7 +590,8 @@ def summary_html(document: dict, card: dict, chart_svgs: dict[str, str], env: ji
         "trend": "Customers gained versus lost over the last periods",
         "value_trend": "Value gained versus lost over the last periods, with NRR and GRR",
     }
-    context = _common(document, company) | {
+    glyphs: dict[str, str] = {}  # the charts share their glyph outlines (see chart_markup.inline_svg)
+    context = shared_context(document, company) | {
         "doc_title": f"{company} · {scope_title} scorecard · {document['period']['label']}",
         "description": f"Customers gained versus lost, {scope_title}, {document['period']['label']}",
         "scope_title": scope_title,
@@ -692,7 +602,9 @@ def summary_html(document: dict, card: dict, chart_svgs: dict[str, str], env: ji
         "tiles": tiles(card, numbers, narrative.comparison_labels(document)),
         "targets": targets(card, document["settings"]["targets"], numbers),
         "notes": document["notes"],
-        "charts": {name: chart_markup.inline_svg(chart_svgs[name], name.replace("_", "-"), label) for name, label in labels.items()},
+        "charts": {
+            name: chart_markup.inline_svg(chart_svgs[name], name.replace("_", "-"), label, glyphs) for name, label in labels.items()
+        },
         "css": _summary_css(env),
         "footer": SUMMARY_FOOTER,
     }
@@ -705,7 +617,7 @@ def board_pack_summary_html(document: dict, env: jinja2.Environment) -> str:
     company = document["settings"]["company_name"]
     numbers = formatting.Numbers.for_document(document)
     company_card = document["scorecards"][0]
-    context = _common(document, company) | {
+    context = shared_context(document, company) | {
         "doc_title": f"{company} · customer scorecards · {document['period']['label']}",
         "description": f"Board pack: customers gained versus lost by segment, {document['period']['label']}",
         "card": company_card,

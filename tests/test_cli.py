@@ -204,8 +204,8 @@ def test_a_build_on_a_terminal_shows_the_scorecards_being_rendered(tmp_path):
     code, stdout, shown = _on_a_terminal("build", "--period", "Q3", "--out", str(tmp_path / "out"), cwd=tmp_path)
     assert code == 0, shown
     renders = _bars("render", shown)
-    pdfs = len(list((tmp_path / "out" / "2025-Q3").glob("*.pdf"))) - 1  # the board pack is not one of them
-    assert renders[-1] == (pdfs, pdfs) and len(renders) == pdfs
+    pdfs = len(list((tmp_path / "out" / "2025-Q3").glob("*.pdf")))  # the scorecards, then the board pack
+    assert [done for done, _ in renders] == list(range(1, pdfs + 1)) and renders[-1] == (pdfs, pdfs)
     assert _bars("models", shown)
 
 

@@ -90,10 +90,14 @@ def test_summaries_refer_to_nothing_outside_the_file(built):
     for path in built.glob("*.html"):
         tags = parsed(path)
         names = {tag for tag, _ in tags.tags}
-        assert not names & {"script", "link", "iframe", "object", "embed", "base", "form", "image", "use", "foreignobject", "a"}, path.name
+        assert not names & {"script", "link", "iframe", "object", "embed", "base", "form", "image", "foreignobject", "a"}, path.name
+        ids = {attributes["id"] for _, attributes in tags.tags if "id" in attributes}
         for tag, attributes in tags.tags:
             for name, value in attributes.items():
                 assert not name.startswith("on"), (path.name, tag, name)
+                if tag == "use" and name in ("href", "xlink:href"):
+                    assert value.startswith("#") and value[1:] in ids, (path.name, value)  # a glyph drawn on this page
+                    continue
                 assert name not in ("href", "xlink:href", "srcset", "action", "background", "poster"), (path.name, tag, name)
                 if name == "src":
                     assert value.startswith("data:image/png;base64,"), (path.name, tag)  # the logo, carried inside
@@ -186,19 +190,51 @@ def test_summaries_in_a_real_browser(built, chromium, tmp_path):
         assert shot.stat().st_size > 20_000  # a real picture of the page, kept with the test's files
 
 
+def test_charts_on_one_page_share_their_glyphs_and_round_their_coordinates():
+    from scorecard import chart_markup
+
+    def chart(glyph: str, x: str) -> str:
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" viewBox="0 0 10.123456 10">'
+            f'<use xlink:href="#{glyph}" x="{x}" y="0" fill-rule="nonzero"/>'
+            f'<defs><symbol id="{glyph}"><path d="M 0 0h 1.23456v 1Z"/></symbol></defs></svg>'
+        )
+
+    same, other = "g" + "A" * 32, "g" + "B" * 32
+    glyphs: dict[str, str] = {}
+    first = str(chart_markup.inline_svg(chart(same, "1.23456"), "one", "one", glyphs))
+    second = str(chart_markup.inline_svg(chart(same, "2"), "two", "two", glyphs))
+    third = str(chart_markup.inline_svg(chart(other, "3"), "three", "three", glyphs))
+    assert '<symbol id="glyph-1"><path d="M 0 0h 1.23v 1Z" /></symbol>' in first and '<use xlink:href="#glyph-1" x="1.23" />' in first
+    assert "<symbol" not in second and '<use xlink:href="#glyph-1" x="2" />' in second  # drawn from the first chart's outline
+    assert '<symbol id="glyph-2">' in third and 'viewBox="0 0 10.12 10"' in third
+    assert glyphs == {same: "glyph-1", other: "glyph-2"}
+    alone = str(chart_markup.inline_svg(chart(same, "1"), "alone", "alone"))
+    assert '<symbol id="alone-1">' in alone  # without a page to share with, a chart keeps its own
+
+
 def test_inline_chart_svg_keeps_drawing_only():
     from scorecard import chart_markup
     from scorecard.errors import ScorecardError
 
     svg = (
-        '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><defs><clipPath id="clip7"><rect width="5" height="5"/></clipPath></defs>'
-        '<g clip-path="url(#clip7)"><text x="1" y="1">net &lt;b&gt; &amp; co</text></g></svg>'
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" width="10" height="10">'
+        '<defs><clipPath id="clip7"><rect width="5" height="5"/></clipPath></defs>'
+        '<g clip-path="url(#clip7)"><text x="1" y="1">net &lt;b&gt; &amp; co</text></g>'
+        '<use xlink:href="#gA1" x="2" y="0"/><use href="#gA1" x="4" y="0"/>'  # Typst draws text as glyphs
+        '<defs><symbol id="gA1" overflow="visible"><path d="M 0 0h 1v 1Z"/></symbol></defs></svg>'
     )
     inlined = str(chart_markup.inline_svg(svg, "value-bridge", 'Value "bridge"'))
     assert 'id="value-bridge-1"' in inlined and 'clip-path="url(#value-bridge-1)"' in inlined and "clip7" not in inlined
     assert "net &lt;b&gt; &amp; co" in inlined and 'aria-label="Value &quot;bridge&quot;"' in inlined
+    assert 'id="value-bridge-2"' in inlined and "gA1" not in inlined
+    assert '<use xlink:href="#value-bridge-2" x="2" />' in inlined and '<use href="#value-bridge-2" x="4" />' in inlined
     for bad in (
         '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><use href="http://example.com/glyphs.svg#g1"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"><use xlink:href="#elsewhere"/></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><g id="g1"/><a href="#g1"><rect/></a></svg>',
+        '<svg xmlns="http://www.w3.org/2000/svg"><g id="g1"/><rect href="#g1"/></svg>',
         '<svg xmlns="http://www.w3.org/2000/svg"><image href="http://example.com/x.png"/></svg>',
         '<svg xmlns="http://www.w3.org/2000/svg"><rect onclick="alert(1)"/></svg>',
         '<svg xmlns="http://www.w3.org/2000/svg"><rect fill="url(http://example.com/x#p)"/></svg>',

@@ -228,9 +228,9 @@ def test_output_errors_name_the_path_for_a_full_disk(tmp_path, monkeypatch):
     with tmpfs(tmp_path / "tiny", "size=64k") as mounted:
         out = mounted or tmp_path / "tiny"
         if mounted is None:
-            from scorecard import printing
+            from scorecard.writers import pdf
 
-            monkeypatch.setattr(printing, "html_to_pdf", lambda html, target, templates=None: _failing(errno.ENOSPC, None)(target))
+            monkeypatch.setattr(pdf, "_typeset", lambda template, model, target: _failing(errno.ENOSPC, None)(target))
         result = build(data, out)
         assert result.exit_code == 1
         one_error_line(result, "No space left on device", "the disk is full; free some space", str(out))
@@ -580,6 +580,7 @@ def test_a_right_to_left_override_in_a_segment_name_is_isolated_in_the_pdf(tmp_p
             # The running header reads forwards; a leaking override would draw it reversed (")5202 peS 03 – 5202 luJ 1(").
             assert "2025-Q3 (1 Jul 2025 – 30 Sep 2025)" in text, text[:200]
             assert "5202" not in text
+            assert not set(text) & set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), text[:200]  # no control is drawn
     pack = " ".join(page.extract_text() for page in PdfReader(folder / "board-pack-2025-Q3.pdf").pages)
     assert "5202" not in pack and "Company total" in pack
 
@@ -680,56 +681,27 @@ def test_a_plain_svg_logo_with_its_own_gradient_still_builds(tmp_path):
     assert result.exit_code == 0, result.output
 
 
-# --- Fonts and reproducible PDFs ------------------------------------------------------------------------
+# --- Fonts ----------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
-def test_no_usable_font_is_a_clear_error_not_a_segfault(tmp_path, jobs):
-    import sys
+def test_the_pdfs_carry_only_the_fonts_shipped_with_the_tool(tmp_path):
+    """The PDFs need no font installed on the machine: DejaVu Sans ships in the package, and is what
+    every page and chart is set in (subset into the PDF)."""
+    from pypdf import PdfReader
 
-    config = tmp_path / "fonts.conf"
-    config.write_text(f'<?xml version="1.0"?><fontconfig><cachedir>{tmp_path / "cache"}</cachedir></fontconfig>')
-    data = small_data(tmp_path / "data")
-    environment = {**os.environ, "FONTCONFIG_FILE": str(config)}
-    result = subprocess.run(
-        [sys.executable, "-m", "scorecard", "build", "-p", "2025-Q3", "--data", str(data), "--out", str(tmp_path / "out"), "--jobs", jobs],
-        capture_output=True, text=True, env=environment, timeout=300,
-    )  # fmt: skip
-    assert result.returncode == 1, (result.returncode, result.stderr[-500:])
-    assert result.stderr.strip().splitlines() == [
-        "Error: no fonts are installed (fontconfig finds none), so no PDF can be drawn; install DejaVu Sans "
-        "(Debian/Ubuntu: apt-get install fonts-dejavu-core; Fedora: dnf install dejavu-sans-fonts) and build again"
-    ]
-    assert not (tmp_path / "out" / "2025-Q3").exists()
+    from scorecard import typesetting
 
-
-def test_missing_fontconfig_library_is_a_clear_error(monkeypatch):
-    """The build asks fontconfig itself whether fonts exist; without the library it says what to install."""
-    import ctypes.util
-
-    from scorecard import render
-    from scorecard.errors import ScorecardError
-
-    monkeypatch.setattr(ctypes.util, "find_library", lambda name: "libfontconfig-absent.so.9")
-    with pytest.raises(ScorecardError, match=r"fontconfig is missing\); install them \(Debian/Ubuntu: apt-get install libpango"):
-        render.check_fonts()
-
-
-def test_pdfs_are_byte_identical_without_harfbuzz_subset(tmp_path, monkeypatch):
-    """Without libharfbuzz-subset0 WeasyPrint subsets fonts with fontTools, which stamps the time."""
-    import time
-
-    from weasyprint.pdf import fonts
-
-    from scorecard import printing
-
-    monkeypatch.setattr(fonts, "harfbuzz_subset", None)  # what a machine without the library has
-    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
-    html = '<html><head><link rel="stylesheet" href="scorecard.css"></head><body><p>Customers gained 1,234 — ü ß €</p></body></html>'
-    printing.html_to_pdf(html, tmp_path / "first.pdf")
-    time.sleep(1.1)
-    printing.html_to_pdf(html, tmp_path / "second.pdf")
-    assert (tmp_path / "first.pdf").read_bytes() == (tmp_path / "second.pdf").read_bytes()
+    shipped = {font.path for font in typesetting._fonts().fonts() if font.family == "DejaVu Sans"}
+    assert {Path(path).name for path in shipped if "templates/fonts" in path} >= {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf"}
+    result = build(small_data(tmp_path / "data"), tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    fonts = set()
+    for page in PdfReader(tmp_path / "out" / "2025-Q3" / "scorecard-2025-Q3-company.pdf").pages:
+        for font in page["/Resources"]["/Font"].values():
+            fonts.add(str(font.get_object()["/BaseFont"]).split("+")[-1])
+    assert (
+        {"DejaVuSans", "DejaVuSans-Bold"} <= fonts <= {"DejaVuSans", "DejaVuSans-Bold", "DejaVuSans-Oblique", "DejaVuSans-BoldOblique"}
+    ), fonts
 
 
 def test_a_tiny_parquet_file_of_one_huge_repeated_value_stays_within_memory(tmp_path):

@@ -8,7 +8,10 @@ fingerprint) and writes them (`write`).
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -47,19 +50,47 @@ class BuildContext:
     label: str
     scorecards: list[Scorecard]  # company first, then segments in document order
     source: object  # scorecard.source.Source: the inputs, for the manifest
-    workers: object | None = None  # writers/pdf.py RenderWorkers, started by the build; None: render in this process
+    jobs: int = 1  # documents typeset at once (threads; see `typeset`)
     progress: Callable[[str, int, int, str], None] | None = None
     fingerprint: str = ""
     metrics_seconds: float = 0.0
     engine: dict[str, str] = field(default_factory=dict)  # which engine computed the figures (name, version, where)
     timings: dict[str, float] = field(default_factory=dict)  # seconds per written file
-    chart_svgs: dict[str | None, dict[str, str]] = field(default_factory=dict)  # per segment, made once, used by PDF and HTML
-    outlines: dict[str | None, dict] = field(default_factory=dict)  # per segment: the scorecard PDF's pages and sections
+    page_models: dict[str | None, dict] = field(default_factory=dict)  # per segment: its PDF's page model (charts included)
     scopes: dict[str, dict[str, str]] = field(default_factory=dict)  # scope → {"pdf": name, "html": name, "title": …}
+
+    typesetter: ThreadPoolExecutor | None = None  # set by the build while its writers run
+    _pending: list[Future] = field(default_factory=list)
+    _typeset: int = 0  # files typeset so far
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def board_pack_stem(self) -> str:
         return f"board-pack-{self.label}"
+
+    def typeset(self, name: str, work: Callable[[], None]) -> None:
+        """Run `work` (it typesets and writes the file `name`) on the typesetter's threads while the
+        writers go on (Typst releases the interpreter lock), or here and now without a typesetter.
+        `finish_typesetting` waits for it, and raises what it raised."""
+        if self.typesetter is None:
+            self._timed(name, work)
+        else:
+            self._pending.append(self.typesetter.submit(self._timed, name, work))
+
+    def _timed(self, name: str, work: Callable[[], None]) -> None:
+        started = time.perf_counter()
+        work()
+        with self._lock:
+            self.timings[name] = time.perf_counter() - started
+            self._typeset += 1
+            if self.progress:
+                self.progress("render", self._typeset, max(self._typeset, len(self._pending)), name)
+
+    def finish_typesetting(self) -> None:
+        """Wait until every file handed to `typeset` is written."""
+        for future in self._pending:
+            future.result()
+        self._pending.clear()
 
 
 class Writer(Protocol):

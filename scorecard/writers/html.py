@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from .. import render
+from .. import charts, render
 from . import BOARD_PACK_SCOPE, BuildContext
 
 
@@ -24,7 +24,7 @@ class HtmlSummaries:
         for scorecard in context.scorecards:
             started = time.perf_counter()
             card = document["scorecards"][scorecard.index]
-            svgs = context.chart_svgs.get(scorecard.segment) or _draw_charts(document, card)
+            svgs = _charts(context, scorecard.segment, card)
             target = staging / (scorecard.stem + ".html")
             target.write_text(render.summary_html(document, card, svgs, env), encoding="utf-8")
             context.timings[target.name] = time.perf_counter() - started
@@ -38,8 +38,8 @@ class HtmlSummaries:
         return written + [target.name]
 
 
-def _draw_charts(document: dict, card: dict) -> dict[str, str]:
-    """A scorecard's charts when no PDF writer drew them first (it shares its SVGs through the context)."""
-    from .. import charts
-
-    return charts.for_scorecard(document, card)
+def _charts(context: BuildContext, segment: str | None, card: dict) -> dict[str, str]:
+    """A scorecard's charts as SVG: from the chart frames its PDF was typeset with, or drawn afresh when no
+    PDF writer ran first."""
+    model = context.page_models.get(segment)
+    return charts.svgs(model["charts"]) if model else charts.for_scorecard(context.document, card)

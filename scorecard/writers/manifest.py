@@ -16,12 +16,9 @@ from . import BuildContext
 MANIFEST = "manifest.json"
 DEPENDENCIES = (
     "duckdb",
-    "weasyprint",
-    "altair",
-    "vl-convert-python",
+    "typst",
     "jinja2",
     "typer",
-    "pypdf",
     "numpy",
     "scipy",
     "threadpoolctl",
@@ -46,6 +43,7 @@ class Manifest:
         return [MANIFEST]
 
     def write(self, context: BuildContext, staging: Path) -> list[str]:
+        context.finish_typesetting()  # it lists and checksums every other file: they must be whole
         document = context.document
         files = [name for name in outputs.staged_files(staging) if name != MANIFEST]
         manifest = {
