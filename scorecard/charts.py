@@ -88,6 +88,13 @@ def _spread(low: float, high: float) -> tuple[float, float]:
     return (low - 1, high + 1) if low != 0 else (0.0, 1.0)
 
 
+def with_headroom(low: float, high: float, share: float = 0.08) -> tuple[float, float]:
+    """[low, high] widened by `share` of its span on the sides away from zero, so the tallest bar, a net
+    marker or a label never touches the edge of the plot."""
+    span = (high - low) or abs(high) or 1.0
+    return (low - share * span if low < 0 else low), (high + share * span if high > 0 else high)
+
+
 def nice_domain(low: float, high: float, count: int = 10) -> tuple[float, float]:
     """[low, high] widened to whole tick steps (d3's `nice`, as Vega's axes did)."""
     low, high = _spread(low, high)
@@ -106,12 +113,13 @@ def nice_ticks(low: float, high: float, count: int) -> list[float]:
     return [_multiple(index, step) for index in range(first, last + 1)]
 
 
-_PREFIXES = {0: "", 3: "k", 6: "M", 9: "B", 12: "T"}
+_PREFIXES = {0: "", 3: "K", 6: "M", 9: "B", 12: "T"}  # as the figures beside the axes write them: €147K
 
 
 def si_labels(ticks: list[float], numbers: formatting.Numbers) -> list[str]:
     """Tick labels with one SI-style prefix for the whole axis, chosen by its largest value, and as many
-    decimals as the step needs: 2k, 2.5k, 3k; −0.5M, 0, 0.5M, 1M (d3's `~s`). Zero is plain "0"."""
+    decimals as the step needs: 2K, 2.5K, 3K; −0.5M, 0, 0.5M, 1M (as d3's `~s`, with the report's K for
+    thousands). Zero is plain "0"."""
     if not ticks:
         return []
     step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else abs(ticks[0]) or 1.0
@@ -301,7 +309,7 @@ def gains_losses_trend(card: dict, numbers: formatting.Numbers, data_from: str |
     gained = [period["headline"]["customers_gained"] for period in shown]
     lost = [period["headline"]["customers_lost"] for period in shown]
     low, high = min([0, *(-amount for amount in lost)]), max([0, *gained])
-    domain = nice_domain(low, high)
+    domain = nice_domain(*with_headroom(low, high))
     values = [tick for tick in whole_ticks(low, high, 5) if domain[0] <= tick <= domain[1]]
     bars = [
         [
@@ -357,7 +365,7 @@ def value_trend(card: dict, numbers: formatting.Numbers, data_from: str | None =
     bars = [_stacked(period) for period in shown]
     net = [float(period["headline"]["value_net"]) for period in shown]
     levels = [0.0, *net, *(level for parts in bars for part in parts for level in (part["low"], part["high"]))]
-    domain = nice_domain(min(levels), max(levels))
+    domain = nice_domain(*with_headroom(min(levels), max(levels)))
     values = nice_ticks(*domain, 5)
     return _trend_frame(
         card,
@@ -406,7 +414,7 @@ def whale_curve(profitability: dict, numbers: formatting.Numbers, height: int = 
         else f"peak: {numbers.money(peak['profit'])}"
     )
     levels = [0.0, peak_y, *(y for _, y in points)] + ([1.0] if as_share else [])
-    y_domain = nice_domain(min(levels), max(levels))
+    y_domain = nice_domain(*with_headroom(min(levels), max(levels), share=0.12))  # room for the peak's label
     y_values = nice_ticks(*y_domain, 5)
     x_values = nice_ticks(0.0, 1.0, 10)
     return {
@@ -418,7 +426,7 @@ def whale_curve(profitability: dict, numbers: formatting.Numbers, height: int = 
         "x_domain": [0.0, 1.0],
         "y_domain": [float(y_domain[0]), float(y_domain[1])],
         "x_ticks": _ticks(x_values, share_labels(x_values, zero="0%")),
-        "y_ticks": _ticks(y_values, share_labels(y_values) if as_share else si_labels(y_values, numbers)),
+        "y_ticks": _ticks(y_values, share_labels(y_values, zero="0%") if as_share else si_labels(y_values, numbers)),
         "points": points,
         "line_colour": GAIN,
         # The label sits on whichever side of the peak has room.

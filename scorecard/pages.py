@@ -228,7 +228,10 @@ def _outlook(card: dict, document: dict, numbers: formatting.Numbers, who: rende
             cells = [{"n": cell["retention"], "v": cell["revenue"], "fill": _rgba_fill(cell["background"])} for cell in row["cells"]]
             cells += [""] * (o["cohort_columns"] - len(cells))
         else:
-            cells = [{"text": "no customers acquired", "span": o["cohort_columns"], "tone": "muted"}]
+            # An empty cohort before the data begins is unknown, not empty.
+            before_data = str(row["start"]) < document["data_from"]
+            words = "before the data begins" if before_data else "no customers acquired"
+            cells = [{"text": words, "span": o["cohort_columns"], "tone": "muted"}]
         cohort_rows.append([row["cohort"], numbers.count(row["size"]), *cells])
     cohort_header = ["First bought in", "Customers", *(f"same {noun}" if k == 0 else f"+{k}" for k in range(o["cohort_columns"]))]
     cohort_note = [

@@ -422,7 +422,7 @@ def _segment_grouping(document: dict, numbers: formatting.Numbers) -> str | None
         reasons.append(f"fewer than {numbers.plural(grouping['min_customers'], 'customer')} active at the start or end of the period")
     names = ", ".join(f"{g['segment']} ({numbers.count(g['customers'])})" for g in grouped)
     return (
-        f"Other segments groups {numbers.plural(len(grouped), 'segment')} ({' or '.join(reasons)}; "
+        f"“Other segments” groups {numbers.plural(len(grouped), 'segment')} ({' or '.join(reasons)}; "
         f"--min-segment-customers 0 keeps them all), with the customers active at the start or end of the period: {names}."
     )
 
@@ -528,7 +528,7 @@ def _cohort_rows(cohorts: list[dict], numbers: formatting.Numbers) -> list[dict]
             }
             for retention, revenue in zip(cohort["retention"], cohort["revenue_retention"], strict=True)
         ]
-        rows.append({"cohort": cohort["cohort"], "size": cohort["size"], "cells": cells})
+        rows.append({"cohort": cohort["cohort"], "size": cohort["size"], "cells": cells, "start": cohort["start"]})
     return rows
 
 
