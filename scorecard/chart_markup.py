@@ -1,22 +1,14 @@
-"""Chart SVG as pages carry it: a data: URI, or markup checked and inlined into an HTML summary. Text work
-only: scorecard/charts.py draws the SVGs (Typst, templates/pdf/charts.typ), this module only checks and
-places them."""
+"""Chart SVG checked and inlined into an HTML summary. Text work only: scorecard/charts.py draws the
+SVGs (Typst, templates/pdf/charts.typ), this module only checks and places them."""
 
 from __future__ import annotations
 
-import base64
 import re
 import xml.etree.ElementTree as ElementTree
 
 from markupsafe import Markup
 
 from .errors import ScorecardError
-
-
-def data_uri(svg: str) -> str:
-    """An <img>-ready data: URI, so chart markup never mixes with the page's HTML."""
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"

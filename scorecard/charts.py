@@ -134,7 +134,7 @@ def si_labels(ticks: list[float], numbers: formatting.Numbers) -> list[str]:
         body = f"{abs(tick) / 10**exponent:,.{decimals}f}"
         if "." in body:
             body = body.rstrip("0").rstrip(".")
-        labels.append(numbers._local((formatting.MINUS if tick < 0 else "") + body + _PREFIXES[exponent]))
+        labels.append(numbers.localised((formatting.MINUS if tick < 0 else "") + body + _PREFIXES[exponent]))
     return labels
 
 

@@ -129,21 +129,22 @@ class Numbers:
     currency: str | None = None
     number_format: str = "1,234.56"
 
-    def _local(self, text: str) -> str:
+    def localised(self, text: str) -> str:
+        """Text written with 1,234.56 separators, in this number format."""
         swap = _SWAPS[self.number_format]
         return text.translate(swap) if swap else text
 
     def count(self, value: int, signed: bool = False) -> str:
-        return self._local(count(int(value), signed=signed))
+        return self.localised(count(int(value), signed=signed))
 
     def money(self, value, signed: bool = False, exact: bool = False) -> str:
-        return self._local(money(value, self.currency, signed=signed, exact=exact))
+        return self.localised(money(value, self.currency, signed=signed, exact=exact))
 
     def percent(self, value, signed: bool = False, digits: int = 1) -> str:
-        return self._local(percent(value, signed=signed, digits=digits))
+        return self.localised(percent(value, signed=signed, digits=digits))
 
     def ratio(self, value) -> str:
-        return self._local(ratio(value))
+        return self.localised(ratio(value))
 
     def plural(self, number: int, singular: str, plural_text: str | None = None) -> str:
         return plural(number, singular, plural_text, numbers=self)

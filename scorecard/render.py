@@ -24,8 +24,8 @@ from .resources import resource_path
 
 
 def environment(templates: Path | None = None) -> jinja2.Environment:
-    """The report templates' environment, one per process and templates folder: a render worker
-    compiles each template once, not once per scorecard (~0.08 s a scorecard)."""
+    """The HTML summaries' templates environment, one per process and templates folder: each template is
+    compiled once, not once per summary (~0.08 s a summary)."""
     return _environment(templates or resource_path("templates"))
 
 

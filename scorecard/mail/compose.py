@@ -153,7 +153,7 @@ def _message(built: Built, recipient: Recipient, mail: MailSettings, attached: l
     first = recipient.scopes[0]
     location = mail.files_location or f"{built.folder} on {socket.gethostname()}"
     limit = megabytes(mail.max_message_bytes)
-    from .. import render  # here, not at the top: `build` reads the [mail] config before it starts its render workers
+    from .. import render  # here, not at the top: only composing a message needs the templates
 
     note = render.mail_note_html(attached, [{"name": n, "size": megabytes(built.size(n))} for n in left_out], limit, location)
     html = render.with_mail_note((built.folder / built.scopes[first]["html"]).read_text(encoding="utf-8"), note)

@@ -60,9 +60,9 @@ class BuildContext:
     scopes: dict[str, dict[str, str]] = field(default_factory=dict)  # scope → {"pdf": name, "html": name, "title": …}
 
     typesetter: ThreadPoolExecutor | None = None  # set by the build while its writers run
-    _pending: list[Future] = field(default_factory=list)
-    _typeset: int = 0  # files typeset so far
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _pending: list[Future] = field(default_factory=list, init=False, repr=False)
+    _typeset: int = field(default=0, init=False, repr=False)  # files typeset so far
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def board_pack_stem(self) -> str:
