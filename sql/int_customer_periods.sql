@@ -4,49 +4,41 @@
 -- (the reported period's) take customer_id from int_customer_profiles.
 with periods as (select * from run_periods),
 
-active_at_start as (
-    select periods.period_index, states.*
-    from periods
-    join int_customer_boundary_states as states on states.boundary_date = periods.start_date
-    where states.is_active
-),
-
-at_end as (
-    select periods.period_index, states.*
-    from periods
-    join int_customer_boundary_states as states on states.boundary_date = periods.end_date
-    where states.is_active or states.period_purchases > 0 or states.is_closed
-),
-
-joined as (
+-- Each end as the classification sees it: at the start only an active customer counts (an inactive one
+-- starts from 0); at the end an active customer, one who bought in the period, or one closed at its end.
+ends as (
     select
-        coalesce(at_end.period_index, active_at_start.period_index) as period_index,
-        coalesce(at_end.customer_key, active_at_start.customer_key) as customer_key,
-        coalesce(active_at_start.run_rate, 0) as run_rate_start,
-        coalesce(at_end.run_rate, 0) as run_rate_end,
-        active_at_start.customer_key is not null as active_start,
-        coalesce(at_end.is_active, false) as active_end,
-        coalesce(at_end.is_closed, false) as closed_at_end,
-        coalesce(active_at_start.window_purchases, 0) as purchases_before_start,
-        coalesce(at_end.window_purchases, 0) as purchases_before_end,
-        coalesce(at_end.period_purchases, 0) as purchases_in_period
-    from at_end
-    full outer join active_at_start
-        on active_at_start.period_index = at_end.period_index
-        and active_at_start.customer_key = at_end.customer_key
+        states.*,
+        states.is_active_end or states.period_purchases > 0 or states.closed_at_end as seen_at_end
+    from int_customer_period_states as states
+),
+
+figures as (
+    select
+        period_index,
+        customer_key,
+        case when is_active_start then run_rate_start else 0 end as run_rate_start,
+        case when seen_at_end then run_rate_end else 0 end as run_rate_end,
+        is_active_start as active_start,
+        is_active_end as active_end,
+        closed_at_end,
+        case when is_active_start then window_purchases_start else 0 end as purchases_before_start,
+        case when seen_at_end then window_purchases_end else 0 end as purchases_before_end,
+        period_purchases as purchases_in_period
+    from ends
 ),
 
 relevant as (
     select
-        joined.*,
+        figures.*,
         profiles.segment,
         profiles.first_order_date,
         periods.start_date,
         periods.end_date
-    from joined
-    join periods on periods.period_index = joined.period_index
-    join int_customer_profiles as profiles on profiles.customer_key = joined.customer_key
-    where joined.active_start or joined.active_end or joined.purchases_in_period > 0
+    from figures
+    join periods on periods.period_index = figures.period_index
+    join int_customer_profiles as profiles on profiles.customer_key = figures.customer_key
+    where figures.active_start or figures.active_end or figures.purchases_in_period > 0
 )
 
 select

@@ -16,11 +16,11 @@ window_bounds as (
 ),
 
 end_states as (
-    select customers.customer_id, states.customer_key, states.run_rate
-    from int_customer_boundary_states as states
-    join reported on states.boundary_date = reported.end_date
+    select customers.customer_id, states.customer_key, states.run_rate_end as run_rate
+    from int_customer_period_states as states
     join int_customers as customers on customers.customer_key = states.customer_key
-    where states.is_active
+    where states.period_index = (select max(period_index) from run_periods)
+        and states.is_active_end
 ),
 
 gross_profit as (

@@ -5,10 +5,10 @@ with reported as (
 ),
 
 referred_values as (
-    select customers.customer_id, states.run_rate
-    from int_customer_boundary_states as states
+    select customers.customer_id, states.run_rate_end as run_rate
+    from int_customer_period_states as states
     join int_customers as customers on customers.customer_key = states.customer_key
-    where states.boundary_date = (select end_date from reported)
+    where states.period_index = (select period_index from reported)
 ),
 
 referrer_history as (

@@ -4,15 +4,11 @@
 -- decides for every period, so the trend and the comparisons group segments the same way.
 with settings as (select * from run_settings),
 
-reported as (
-    select start_date, end_date from run_periods where period_index = (select max(period_index) from run_periods)
-),
-
 active_in_period as (
-    select distinct states.customer_key
-    from int_customer_boundary_states as states
-    join reported on states.boundary_date in (reported.start_date, reported.end_date)
-    where states.is_active
+    select states.customer_key
+    from int_customer_period_states as states
+    where states.period_index = (select max(period_index) from run_periods)
+        and (states.is_active_start or states.is_active_end)
 ),
 
 sizes as (

@@ -60,13 +60,13 @@ def test_the_largest_tables_keep_keys_and_counts_in_32_bits():
         types = dict(
             con.execute(
                 "select table_name || '.' || column_name, data_type from duckdb_columns() "
-                "where table_name in ('int_customers', 'int_orders', 'int_customer_boundary_states', 'int_customer_periods')"
+                "where table_name in ('int_customers', 'int_orders', 'int_customer_period_states', 'int_customer_periods')"
             ).fetchall()
         )
     assert types["int_customers.customer_key"] == "INTEGER"
     assert types["int_orders.customer_key"] == "INTEGER"
-    assert types["int_customer_boundary_states.window_purchases"] == "INTEGER"
-    assert types["int_customer_boundary_states.period_purchases"] == "INTEGER"
+    assert types["int_customer_period_states.window_purchases_end"] == "INTEGER"
+    assert types["int_customer_period_states.period_purchases"] == "INTEGER"
     assert types["int_customer_periods.purchases_in_period"] == "INTEGER"
 
 
