@@ -6,7 +6,7 @@
 with settings as (select * from run_settings),
 
 reported as (
-    select end_date from run_periods where period_index = (select max(period_index) from run_periods)
+    select period_index, end_date from run_periods where period_index = (select max(period_index) from run_periods)
 ),
 
 window_bounds as (
@@ -19,7 +19,7 @@ end_states as (
     select customers.customer_id, states.customer_key, states.run_rate_end as run_rate
     from int_customer_period_states as states
     join int_customers as customers on customers.customer_key = states.customer_key
-    where states.period_index = (select max(period_index) from run_periods)
+    where states.period_index = (select period_index from reported)
         and states.is_active_end
 ),
 
